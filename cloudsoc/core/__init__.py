@@ -1,0 +1,1 @@
+"""Models, errors, configuration, the registry and the state schema. Imports no AWS SDK."""

@@ -1,0 +1,78 @@
+"""Where cloudsoc keeps its data, and the optional ``cloudsoc.yaml`` settings beside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cloudsoc.core.errors import ConfigError
+
+DEFAULT_HOME = ".cloudsoc"
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
+
+
+class DetectSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule_paths: list[str] = Field(default_factory=list, description="extra rule files or folders")
+    dedup_minutes: int = 60
+    follow_interval_seconds: float = 2.0
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    batch_events: int = 100_000
+    workers: int = 0  # 0: one per core
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    database_url: str | None = None  # default: SQLite in the home
+    detect: DetectSettings = Field(default_factory=DetectSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+
+class Home:
+    """The data directory: lake, state database, quarantine, settings."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.settings = settings
+
+    @classmethod
+    def open(cls, root: str | Path | None = None) -> Home:
+        path = Path(root or os.environ.get("CLOUDSOC_HOME") or DEFAULT_HOME).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path, load_settings(path / "cloudsoc.yaml"))
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url or f"sqlite:///{self.root / 'state.db'}"
+
+    def rule_paths(self) -> list[Path]:
+        """The bundled rule pack first, then the configured extra paths."""
+        extra = [Path(p) if Path(p).is_absolute() else self.root / p for p in self.settings.detect.rule_paths]
+        return [CONTENT_DIR / "detections", *extra]
+
+    def suppression_paths(self) -> list[Path]:
+        return [CONTENT_DIR / "suppressions", self.root / "suppressions"]
+
+
+def load_settings(path: Path) -> Settings:
+    if not path.exists():
+        return Settings()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        return Settings.model_validate(data)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -1,0 +1,125 @@
+"""The state database: one SQL schema for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+SCHEMA_VERSION = 1
+metadata = MetaData()
+
+schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
+
+# One row per input object ingested: the checkpoint of `cloudsoc ingest`.
+ingest_files = Table(
+    "ingest_files",
+    metadata,
+    Column("uri", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False),  # size + mtime or S3 ETag
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # done | partial | quarantined | skipped
+    Column("events", Integer, nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uri", Text, nullable=False),
+    Column("record_index", Integer),
+    Column("byte_offset", BigInteger),
+    Column("reason", Text, nullable=False),
+    Column("stored_path", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# Lake files whose events the detection run has already evaluated.
+detect_files = Table(
+    "detect_files",
+    metadata,
+    Column("path", Text, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(200), nullable=False),
+    Column("rule_version", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # sigma | correlation | python | finding
+    Column("title", Text, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("account_id", String(32)),
+    Column("region", String(32)),
+    Column("principal", Text),
+    Column("dedup_key", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # open | suppressed
+    Column("suppressed_by", Text),
+    Column("context", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alerts_dedup", "rule_id", "dedup_key", "first_seen"),
+)
+
+# Every event that produced an alert; one row per (rule, event) keeps detection idempotent.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("rule_id", String(200), nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("alert_id", Integer, nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("rule_id", "event_id"),
+    Index("ix_alert_events_alert", "alert_id"),
+)
+
+suppression_hits = Table(
+    "suppression_hits",
+    metadata,
+    Column("suppression_id", String(200), primary_key=True),
+    Column("hits", Integer, nullable=False),
+    Column("last_hit", DateTime(timezone=True)),
+)
+
+kv = Table("kv", metadata, Column("key", String(200), primary_key=True), Column("value", JSON))
+
+
+
+def connect(url: str) -> Engine:
+    """An engine with the schema in place; SQLite gets WAL so readers never block the writer."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        if conn.execute(schema_version.select()).first() is None:
+            conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+    return engine

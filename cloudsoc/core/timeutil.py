@@ -1,0 +1,21 @@
+"""Clock and time parsing shared by every layer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time, a date, or a relative ``-15m``/``-2h``/``-7d``, as an aware UTC datetime."""
+    from datetime import timedelta
+
+    t = text.strip()
+    if t.startswith("-") and t[-1:] in "smhd" and t[1:-1].isdigit():
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[t[-1]]
+        return utcnow() - timedelta(**{unit: int(t[1:-1])})
+    dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Per-source data models: hot columns beside the untouched raw record."""

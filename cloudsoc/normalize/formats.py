@@ -1,0 +1,81 @@
+"""Recognizing what an input object holds, and the registry of parsers per kind."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from cloudsoc.core.errors import InputError
+from cloudsoc.core.registry import Registry
+from cloudsoc.normalize.schema import Parsed
+
+Parser = Callable[[bytes, str], Parsed]
+
+# kind -> parser(data, kind); filled by @PARSERS.register in the modules of this package.
+PARSERS: Registry[Parser] = Registry("parser", "cloudsoc.normalize")
+
+# Kinds that are recognized on purpose and not ingested as events.
+SKIPPED = {"cloudtrail-digest": "CloudTrail digest file (integrity data, not events)"}
+
+_SNIFF = 8192
+_FLOW_HEADER = re.compile(rb"^\s*version\s+account-id\s", re.I)
+_FLOW_DEFAULT = re.compile(rb"^\s*\d+\s+(\d{12}|unknown|-)\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\d+\s")
+_FLOW_CUSTOM = re.compile(rb"^\s*[a-z0-9-]+( [a-z0-9-]+){2,}\s*$")
+
+
+def sniff(name: str, data: bytes) -> str:
+    """The kind of one (already decompressed) object, from its name and first bytes."""
+    head = data[:_SNIFF].lstrip()
+    if "CloudTrail-Digest" in name or (head[:1] == b"{" and b'"digestStartTime"' in head):
+        return "cloudtrail-digest"
+    if head[:1] == b"{":
+        return _sniff_object(head)
+    if head[:1] == b"[":
+        return _sniff_array(head)
+    first_line = head.split(b"\n", 1)[0]
+    if _FLOW_HEADER.match(first_line) or _FLOW_DEFAULT.match(first_line):
+        return "vpcflow"
+    if b"srcaddr" in first_line and _FLOW_CUSTOM.match(first_line):
+        return "vpcflow"
+    if not head:
+        raise InputError("empty file")
+    raise InputError("not a recognized AWS log format (CloudTrail, GuardDuty, Security Hub, VPC Flow Logs)")
+
+
+def _sniff_object(head: bytes) -> str:
+    if re.match(rb'\{\s*"Records"\s*:', head):
+        return "cloudtrail"
+    if b'"detail-type"' in head:
+        if b'"GuardDuty Finding"' in head:
+            return "guardduty-eventbridge"
+        if b'"Security Hub Findings' in head:
+            return "securityhub-eventbridge"
+        if b'"AWS API Call via CloudTrail"' in head or b'"AWS Console Sign In via CloudTrail"' in head:
+            return "cloudtrail-eventbridge"
+    if re.match(rb'\{\s*"Findings"\s*:', head):
+        return "securityhub" if b'"AwsAccountId"' in head or b'"SchemaVersion"' in head else "guardduty"
+    if b'"eventTime"' in head or b'"eventVersion"' in head:
+        return "cloudtrail-jsonl"
+    if b'"Records"' in head:
+        return "cloudtrail"
+    raise InputError("JSON that is not CloudTrail, GuardDuty or Security Hub data")
+
+
+def _sniff_array(head: bytes) -> str:
+    if b'"AwsAccountId"' in head or b'"SchemaVersion"' in head:
+        return "securityhub"
+    if b'"detail-type"' in head:
+        return "guardduty-eventbridge" if b'"GuardDuty Finding"' in head else "securityhub-eventbridge"
+    if b'"schemaVersion"' in head and b'"service"' in head:
+        return "guardduty"
+    if b'"eventTime"' in head or b'"eventVersion"' in head or head.rstrip() in (b"[", b"[]"):
+        return "cloudtrail-array"
+    raise InputError("JSON array that is not CloudTrail, GuardDuty or Security Hub data")
+
+
+def parse(name: str, data: bytes) -> Parsed | str:
+    """The parsed object, or the kind when the object is recognized and skipped on purpose."""
+    kind = sniff(name, data)
+    if kind in SKIPPED:
+        return kind
+    return PARSERS.get(kind)(data, kind)
