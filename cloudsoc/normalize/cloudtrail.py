@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from cloudsoc.core.errors import InputError
 from cloudsoc.normalize.formats import PARSERS
-from cloudsoc.normalize.schema import SCHEMAS, Parsed, RecordIssue, to_timestamps
+from cloudsoc.normalize.schema import SCHEMAS, Parsed, RecordIssue, to_timestamps, to_utf8
 
 Scalar = str | int | float | bool | None
 
@@ -133,7 +133,7 @@ def _table(hots: list[_Hot], raws: list[bytes], index: list[int], issues: list[R
     ids = [h.userIdentity if isinstance(h.userIdentity, _Identity) else _Identity() for h in hots]
     times, bad_times = to_timestamps(pa.array([h.eventTime for h in hots], pa.string()))
     bad = {i: f"unreadable eventTime {hots[i].eventTime!r}" for i in bad_times}
-    raw_col, bad_text = _utf8(raws)
+    raw_col, bad_text = to_utf8(raws)
     bad.update({i: "record is not valid UTF-8" for i in bad_text})
     cols = {
         "event_time": times,
@@ -156,21 +156,6 @@ def _table(hots: list[_Hot], raws: list[bytes], index: list[int], issues: list[R
     for i, reason in sorted(bad.items()):
         issues.append(RecordIssue(index[i], f"record {index[i]}: {reason}", raws[i].decode("utf-8", "replace")))
     return table.filter(pa.array([i not in bad for i in range(len(hots))]))
-
-
-def _utf8(raws: list[bytes]) -> tuple[pa.Array, list[int]]:
-    """The raw records as text; invalid UTF-8 records are blanked and reported by position."""
-    try:
-        return pa.array(raws, pa.binary()).cast(pa.string()), []
-    except pa.ArrowInvalid:
-        bad = []
-        for i, r in enumerate(raws):
-            try:
-                r.decode("utf-8")
-            except UnicodeDecodeError:
-                bad.append(i)
-        clean = [b"" if i in set(bad) else r for i, r in enumerate(raws)]
-        return pa.array(clean, pa.binary()).cast(pa.string()), bad
 
 
 for _kind in ("cloudtrail", "cloudtrail-array", "cloudtrail-jsonl", "cloudtrail-eventbridge"):

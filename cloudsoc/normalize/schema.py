@@ -132,6 +132,22 @@ def to_timestamps(values: pa.Array) -> tuple[pa.Array, list[int]]:
     return arr.cast(TIME, safe=False), bad
 
 
+def to_utf8(raws: list[bytes]) -> tuple[pa.Array, list[int]]:
+    """The raw records as text; invalid UTF-8 records are blanked and reported by position."""
+    try:
+        return pa.array(raws, pa.binary()).cast(pa.string()), []
+    except pa.ArrowInvalid:
+        bad = []
+        for i, r in enumerate(raws):
+            try:
+                r.decode("utf-8")
+            except UnicodeDecodeError:
+                bad.append(i)
+        skip = set(bad)
+        clean = [b"" if i in skip else r for i, r in enumerate(raws)]
+        return pa.array(clean, pa.binary()).cast(pa.string()), bad
+
+
 def require_records(data: object, key: str) -> list[object]:
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise InputError(f"expected a JSON object with a {key!r} list")

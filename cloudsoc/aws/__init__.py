@@ -1,0 +1,1 @@
+"""Sessions and clients per account and region."""

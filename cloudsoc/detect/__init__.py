@@ -1,0 +1,1 @@
+"""Detection: Sigma and Python rules compiled to columnar queries over the lake."""

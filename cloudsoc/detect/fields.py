@@ -1,0 +1,61 @@
+"""Field mapping per log source: the one place where Sigma field names meet lake columns.
+
+A field with a hot column is read from it; any other field is looked up in the raw record by
+its dotted path, where a path crossing a JSON list matches when any element does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    low_cardinality: bool = False  # predicates are resolved against the column's distinct values
+
+
+HOT: dict[str, dict[str, Column]] = {
+    "cloudtrail": {
+        "eventID": Column("event_id"),
+        "eventSource": Column("event_source", True),
+        "eventName": Column("event_name", True),
+        "awsRegion": Column("region", True),
+        "userIdentity.arn": Column("principal_arn"),
+        "userIdentity.type": Column("principal_type", True),
+        "sourceIPAddress": Column("source_ip"),
+        "errorCode": Column("error_code", True),
+    },
+    "guardduty": {
+        "id": Column("finding_id"),
+        "type": Column("finding_type", True),
+        "accountId": Column("account_id", True),
+        "region": Column("region", True),
+    },
+    "securityhub": {
+        "Id": Column("finding_id"),
+        "AwsAccountId": Column("account_id", True),
+        "ProductName": Column("product_name", True),
+        "GeneratorId": Column("generator_id"),
+    },
+    "vpcflow": {
+        "account-id": Column("account_id", True),
+        "interface-id": Column("interface_id"),
+        "srcaddr": Column("src_addr"),
+        "dstaddr": Column("dst_addr"),
+        "action": Column("action", True),
+    },
+}
+
+# Sigma logsource -> lake source
+LOGSOURCES = {
+    ("aws", "cloudtrail"): "cloudtrail",
+    ("aws", "guardduty"): "guardduty",
+    ("aws", "securityhub"): "securityhub",
+    ("aws", "vpcflow"): "vpcflow",
+    ("aws", "vpc_flow"): "vpcflow",
+}
+
+
+def hot_column(source: str, field: str) -> Column | None:
+    return HOT.get(source, {}).get(field)

@@ -1,0 +1,77 @@
+"""DuckDB functions for what SQL cannot say about raw JSON records; they only ever see the
+candidate rows that survived the hot-column filters."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+from duckdb.sqltypes import BOOLEAN, VARCHAR
+
+
+def _walk(value: Any, parts: list[str], out: list[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _walk(item, parts, out)
+        return
+    if not parts:
+        if value is None:
+            return
+        out.append(value if isinstance(value, str) else orjson.dumps(value).decode())
+        return
+    if isinstance(value, dict):
+        # Keys may themselves contain dots (e.g. "aws:SourceIp"); try the longest key first.
+        for i in range(len(parts), 0, -1):
+            key = ".".join(parts[:i])
+            if key in value:
+                _walk(value[key], parts[i:], out)
+                return
+
+
+def values_at(record: Any, path: str) -> list[str]:
+    """Every scalar (or JSON text of an object) at a dotted path, lists crossed transparently."""
+    out: list[str] = []
+    _walk(record, path.split("."), out)
+    return out
+
+
+def _cs_values(raw: pa.Array, path: pa.Array) -> pa.Array:
+    result = []
+    for text, p in zip(raw.to_pylist(), path.to_pylist(), strict=True):
+        if text is None:
+            result.append([])
+            continue
+        try:
+            result.append(values_at(orjson.loads(text), p))
+        except orjson.JSONDecodeError:
+            result.append([])
+    return pa.array(result, pa.list_(pa.string()))
+
+
+@lru_cache(maxsize=4096)
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr, strict=False)
+
+
+def _in_cidr(ip: str | None, cidr: str) -> bool:
+    if not ip:
+        return False
+    try:
+        return ipaddress.ip_address(ip) in _network(cidr)
+    except ValueError:
+        return False  # "AWS Internal", service DNS names, malformed addresses
+
+
+def _cs_cidr(ips: pa.Array, cidrs: pa.Array) -> pa.Array:
+    pairs = zip(ips.to_pylist(), cidrs.to_pylist(), strict=True)
+    return pa.array([_in_cidr(ip, c) for ip, c in pairs], pa.bool_())
+
+
+def register(con: duckdb.DuckDBPyConnection) -> None:
+    listing = duckdb.list_type(VARCHAR)
+    con.create_function("cs_values", _cs_values, [VARCHAR, VARCHAR], listing, type="arrow", side_effects=False)
+    con.create_function("cs_cidr", _cs_cidr, [VARCHAR, VARCHAR], BOOLEAN, type="arrow", side_effects=False)
