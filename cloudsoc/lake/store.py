@@ -98,7 +98,7 @@ class Lake:
         if existing:
             con.execute("CREATE TEMP TABLE seen AS SELECT event_id FROM read_parquet(?)", [existing])
             con.execute("DELETE FROM batch WHERE event_id IN (SELECT event_id FROM seen)")
-        written = con.execute("SELECT count(*) FROM batch").fetchone()[0]  # type: ignore[index]
+        written = con.execute("SELECT count(*) FROM batch").fetchall()[0][0]  # type: ignore[index]
         files = [self._write_partition(con, source, acct, day) for acct, day in parts]
         con.close()
         return WriteResult(written, table.num_rows - written, [f for f in files if f])
@@ -117,7 +117,7 @@ class Lake:
             f"""COPY (SELECT {cols} FROM batch WHERE _acct = ? AND _day = ? ORDER BY {SORT_KEYS[source]})
                 TO {sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})""",
             [acct, day],
-        ).fetchone()
+        ).fetchall()[0]
         if not n or n[0] == 0:
             tmp.unlink(missing_ok=True)
             return ""

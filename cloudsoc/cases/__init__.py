@@ -1,0 +1,1 @@
+"""Alerts, incidents and their workflow, kept in the state database."""

@@ -1,0 +1,238 @@
+"""``cloudsoc``: ingest, detect, hunt, alerts, rules."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cloudsoc.cases import alerts as alert_store
+from cloudsoc.cases.detection import detect_new, hunt, store_matches
+from cloudsoc.cli.output import Output, console, emit_json, emit_table
+from cloudsoc.core import db
+from cloudsoc.core.config import Home
+from cloudsoc.core.errors import CloudSOCError
+from cloudsoc.core.timeutil import parse_time, utcnow
+from cloudsoc.detect import rules as rule_loader
+from cloudsoc.detect.testing import test_all
+from cloudsoc.lake.ingest import ingest as run_ingest
+from cloudsoc.lake.store import Lake
+
+app = typer.Typer(help="cloudsoc: security operations for AWS organizations.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts raised by detections and findings.", no_args_is_help=True)
+rules_app = typer.Typer(help="Detection rules.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(rules_app, name="rules")
+
+HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="CLOUDSOC_HOME", help="data directory")]
+OutOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json")]
+RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="extra rule files or folders")]
+
+
+def _home(path: Path | None) -> Home:
+    return Home.open(path)
+
+
+def _rules(home: Home, extra: list[Path] | None) -> rule_loader.RuleSet:
+    rs = rule_loader.load([*home.rule_paths(), *(extra or [])])
+    for err in rs.errors:
+        console.print(f"[yellow]rule not loaded[/] {err}")
+    return rs
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="files, folders or s3://bucket/prefix")],
+    home: HomeOpt = None,
+    output: OutOpt = Output.table,
+    workers: Annotated[int | None, typer.Option(help="parser processes (default: one per core)")] = None,
+) -> None:
+    """Ingest CloudTrail, GuardDuty, Security Hub and VPC Flow Logs into the lake."""
+    h = _home(home)
+    summary = _with_progress(lambda cb: run_ingest(h, paths, workers=workers, progress=cb), output)
+    if output is Output.json:
+        emit_json(summary.to_dict())
+    else:
+        emit_table("ingest", ["files", "skipped", "events", "duplicates", "quarantined", "seconds"],
+                   [[summary.files, summary.files_skipped, summary.events_ingested, summary.duplicates_skipped,
+                     len(summary.quarantined), summary.seconds]])  # fmt: skip
+        for q in summary.quarantined:
+            where = f" record {q.record_index}" if q.record_index is not None else ""
+            console.print(f"[red]quarantined[/] {q.uri}{where}: {q.reason}")
+    raise typer.Exit(2 if summary.partial else 0)
+
+
+def _with_progress(run, output: Output):  # type: ignore[no-untyped-def]
+    if not console.is_terminal:
+        return run(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    cols = [TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[events]} events"),
+            TimeElapsedColumn()]  # fmt: skip
+    with Progress(*cols, console=console, transient=output is Output.json) as bar:
+        task = bar.add_task("ingest", total=None, events=0)
+        return run(lambda done, total, events: bar.update(task, completed=done, total=total, events=events))
+
+
+@app.command()
+def detect(
+    home: HomeOpt = None,
+    output: OutOpt = Output.table,
+    rules: RulesOpt = None,
+    follow: Annotated[bool, typer.Option("--follow", help="keep evaluating newly ingested events")] = False,
+    interval: Annotated[float | None, typer.Option(help="seconds between runs with --follow")] = None,
+    cycles: Annotated[int, typer.Option(help="stop after this many runs with --follow (0: never)")] = 0,
+) -> None:
+    """Evaluate the events ingested since the last run and raise alerts."""
+    h = _home(home)
+    rs = _rules(h, rules)
+    sql = db.connect(h.database_url)
+    n = 0
+    while True:
+        summary = detect_new(h, rs, sql)
+        n += 1
+        if output is Output.json:
+            emit_json(summary.to_dict())
+        elif summary.files or not follow:
+            a = summary.alerts
+            emit_table("detect", ["files", "events", "matches", "new alerts", "updated", "suppressed", "seconds"],
+                       [[summary.files, summary.events, summary.matches, a.new, a.updated, a.suppressed,
+                         summary.seconds]])  # fmt: skip
+        if not follow or (cycles and n >= cycles):
+            return
+        time.sleep(interval if interval is not None else h.settings.detect.follow_interval_seconds)
+
+
+@app.command("hunt")
+def hunt_cmd(
+    home: HomeOpt = None,
+    output: OutOpt = Output.table,
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="rule id or rule file")] = None,
+    sql: Annotated[str | None, typer.Option("--sql", help="SQL over the views cloudtrail, guardduty, ...")] = None,
+    since: Annotated[str, typer.Option(help="ISO time or -7d")] = "-30d",
+    until: Annotated[str | None, typer.Option(help="ISO time (default now)")] = None,
+    store: Annotated[bool, typer.Option("--store", help="record the matches as alerts")] = False,
+) -> None:
+    """Run rules over stored history, or ad-hoc SQL over the lake."""
+    h = _home(home)
+    if sql:
+        con = Lake(h.lake).connect()
+        cur = con.execute(sql)
+        cols = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        if output is Output.json:
+            emit_json([dict(zip(cols, r, strict=True)) for r in rows])
+        else:
+            emit_table("hunt", cols, rows)
+        return
+    if not rule:
+        raise typer.BadParameter("give --rule or --sql")
+    chosen = _pick_rules(h, rule)
+    matches = hunt(h, chosen, parse_time(since), parse_time(until) if until else utcnow())
+    data = [{"rule_id": m.rule.id, "title": m.rule.title, "severity": m.rule.severity, "first_seen": m.first_seen,
+             "last_seen": m.last_seen, "account_id": m.account_id, "principal": m.principal,
+             "event_ids": m.event_ids} for m in matches]  # fmt: skip
+    if store:
+        store_matches(h, matches)
+    if output is Output.json:
+        emit_json(data)
+    else:
+        emit_table(f"hunt: {len(data)} matches", ["rule", "severity", "first seen", "account", "principal", "events"],
+                   [[d["rule_id"], d["severity"], d["first_seen"], d["account_id"], d["principal"],
+                     len(d["event_ids"])] for d in data])  # type: ignore[arg-type]  # fmt: skip
+
+
+def _pick_rules(h: Home, wanted: list[str]) -> list[rule_loader.Rule]:
+    files = [Path(w) for w in wanted if Path(w).exists()]
+    rs = _rules(h, files)
+    chosen = [rs.by_id(w) for w in wanted if not Path(w).exists()]
+    chosen += [r for r in rs.rules if any(Path(r.path).resolve() == f.resolve() for f in files)]
+    # a correlation needs its base rules in the same run
+    return chosen + [b for r in chosen if r.correlation for b in r.correlation.rules if b not in chosen]
+
+
+@alerts_app.command("list")
+def alerts_list(
+    home: HomeOpt = None,
+    output: OutOpt = Output.table,
+    status: Annotated[str, typer.Option(help="open, suppressed or all")] = "open",
+    severity: Annotated[str | None, typer.Option()] = None,
+    rule: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 100,
+) -> None:
+    """List alerts, newest first."""
+    h = _home(home)
+    with db.connect(h.database_url).connect() as conn:
+        rows = alert_store.list_alerts(conn, status=None if status == "all" else status, severity=severity,
+                                       rule=rule, limit=limit)  # fmt: skip
+    if output is Output.json:
+        emit_json(rows)
+        return
+    emit_table(f"{len(rows)} alerts", ["id", "severity", "rule", "title", "account", "principal", "count", "last seen"],
+               [[r["id"], r["severity"], r["rule_id"], r["title"], r["account_id"], r["principal"], r["count"],
+                 r["last_seen"]] for r in rows])  # fmt: skip
+
+
+@alerts_app.command("show")
+def alerts_show(alert_id: int, home: HomeOpt = None, output: OutOpt = Output.table) -> None:
+    """One alert with the ids of every event that produced it."""
+    h = _home(home)
+    with db.connect(h.database_url).connect() as conn:
+        row = alert_store.get_alert(conn, alert_id)
+    if row is None:
+        console.print(f"[red]no alert {alert_id}[/]")
+        raise typer.Exit(1)
+    if output is Output.json:
+        emit_json(row)
+        return
+    emit_table(f"alert {alert_id}", ["field", "value"], [[k, v] for k, v in row.items()])
+
+
+@rules_app.command("list")
+def rules_list(home: HomeOpt = None, output: OutOpt = Output.table, rules: RulesOpt = None) -> None:
+    """Every loaded rule, and every rule that could not be loaded with the reason."""
+    h = _home(home)
+    rs = _rules(h, rules)
+    data = {
+        "rules": [{"id": r.id, "title": r.title, "kind": r.kind, "severity": r.severity, "source": r.source,
+                   "attack": r.attack, "alert": r.alert, "tests": len(r.tests), "path": r.path} for r in rs.rules],
+        "errors": [{"path": e.path, "line": e.line, "reason": e.reason} for e in rs.errors],
+    }  # fmt: skip
+    if output is Output.json:
+        emit_json(data)
+        return
+    emit_table(f"{len(rs.rules)} rules", ["id", "kind", "severity", "attack", "tests"],
+               [[r["id"], r["kind"], r["severity"], " ".join(r["attack"]), r["tests"]] for r in data["rules"]])  # type: ignore[index]  # fmt: skip
+
+
+@rules_app.command("test")
+def rules_test(
+    paths: Annotated[list[Path] | None, typer.Argument(help="rule files or folders (default: bundled)")] = None,
+    home: HomeOpt = None,
+    output: OutOpt = Output.table,
+) -> None:
+    """Run the test events embedded in each rule; a rule without both kinds of test fails."""
+    h = _home(home)
+    rs = rule_loader.load(paths or h.rule_paths())
+    results = test_all(rs)
+    failed = [r for r in results if not r.passed]
+    if output is Output.json:
+        emit_json({"passed": len(results) - len(failed), "failed": len(failed),
+                   "errors": [str(e) for e in rs.errors], "results": [r.__dict__ for r in results]})  # fmt: skip
+    else:
+        for e in rs.errors:
+            console.print(f"[red]error[/] {e}")
+        for r in failed:
+            console.print(f"[red]FAIL[/] {r.rule_id} ({r.path}) {r.name}: {r.detail}")
+        console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    raise typer.Exit(1 if failed or rs.errors else 0)
+
+
+def main() -> None:
+    try:
+        app()
+    except CloudSOCError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from exc
