@@ -32,7 +32,9 @@ def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def record(conn: Connection, matches: list[Match], suppressions: Suppressions, window: timedelta) -> RecordStats:
+def record(
+    conn: Connection, matches: list[Match], suppressions: Suppressions, window: timedelta
+) -> RecordStats:
     """Store matches as alerts; idempotent: an event counts once per rule, whatever reruns happen."""
     stats = RecordStats()
     now = utcnow()
@@ -92,7 +94,7 @@ def _insert(conn: Connection, m: Match, now: datetime, suppressed_by: str | None
         status="suppressed" if suppressed_by else "open", suppressed_by=suppressed_by,
         context=_jsonable(m.context), created_at=now, updated_at=now,
     ))  # fmt: skip
-    alert_id = int(res.inserted_primary_key[0])
+    alert_id = int(res.inserted_primary_key[0])  # type: ignore[index]
     _update(conn, alert_id, m, len(m.event_ids), now)
     return alert_id
 
@@ -105,13 +107,19 @@ def _update(conn: Connection, alert_id: int, m: Match, fresh: int, now: datetime
         "updated_at": now,
     }
     if m.rule.kind == "finding":  # the newest version of a finding decides severity and title
-        values.update(severity=m.context.get("severity", m.rule.severity), title=m.rule.title, context=_jsonable(m.context))
+        values.update(
+            severity=m.context.get("severity", m.rule.severity),
+            title=m.rule.title,
+            context=_jsonable(m.context),
+        )
     conn.execute(update(db.alerts).where(A.id == alert_id).values(**values))
 
 
 def _count_hit(conn: Connection, sup_id: str, now: datetime) -> None:
     S = db.suppression_hits.c
-    res = conn.execute(update(db.suppression_hits).where(S.suppression_id == sup_id).values(hits=S.hits + 1, last_hit=now))
+    res = conn.execute(
+        update(db.suppression_hits).where(S.suppression_id == sup_id).values(hits=S.hits + 1, last_hit=now)
+    )
     if res.rowcount == 0:
         conn.execute(insert(db.suppression_hits).values(suppression_id=sup_id, hits=1, last_hit=now))
 

@@ -49,7 +49,9 @@ class Suppressions:
 
 def load(paths: list[Path]) -> Suppressions:
     entries: list[Suppression] = []
-    files = [f for p in paths if p.is_dir() for f in sorted(p.glob("*.y*ml"))] + [p for p in paths if p.is_file()]
+    files = [f for p in paths if p.is_dir() for f in sorted(p.glob("*.y*ml"))] + [
+        p for p in paths if p.is_file()
+    ]
     for f in files:
         try:
             data = yaml.safe_load(f.read_text()) or []
@@ -60,5 +62,7 @@ def load(paths: list[Path]) -> Suppressions:
     for s in entries:
         unknown = set(s.match) - set(MATCH_FIELDS)
         if unknown:
-            raise ConfigError(f"suppression {s.id}: unknown match fields {sorted(unknown)}; use {MATCH_FIELDS}")
+            raise ConfigError(
+                f"suppression {s.id}: unknown match fields {sorted(unknown)}; use {MATCH_FIELDS}"
+            )
     return Suppressions(entries)

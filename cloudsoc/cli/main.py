@@ -16,7 +16,7 @@ from cloudsoc.core.config import Home
 from cloudsoc.core.errors import CloudSOCError
 from cloudsoc.core.timeutil import parse_time, utcnow
 from cloudsoc.detect import rules as rule_loader
-from cloudsoc.detect.testing import test_all
+from cloudsoc.detect.testing import run_tests
 from cloudsoc.lake.ingest import ingest as run_ingest
 from cloudsoc.lake.store import Lake
 
@@ -110,7 +110,9 @@ def hunt_cmd(
     home: HomeOpt = None,
     output: OutOpt = Output.table,
     rule: Annotated[list[str] | None, typer.Option("--rule", help="rule id or rule file")] = None,
-    sql: Annotated[str | None, typer.Option("--sql", help="SQL over the views cloudtrail, guardduty, ...")] = None,
+    sql: Annotated[
+        str | None, typer.Option("--sql", help="SQL over the views cloudtrail, guardduty, ...")
+    ] = None,
     since: Annotated[str, typer.Option(help="ISO time or -7d")] = "-30d",
     until: Annotated[str | None, typer.Option(help="ISO time (default now)")] = None,
     store: Annotated[bool, typer.Option("--store", help="record the matches as alerts")] = False,
@@ -204,19 +206,21 @@ def rules_list(home: HomeOpt = None, output: OutOpt = Output.table, rules: Rules
         emit_json(data)
         return
     emit_table(f"{len(rs.rules)} rules", ["id", "kind", "severity", "attack", "tests"],
-               [[r["id"], r["kind"], r["severity"], " ".join(r["attack"]), r["tests"]] for r in data["rules"]])  # type: ignore[index]  # fmt: skip
+               [[r.id, r.kind, r.severity, " ".join(r.attack), len(r.tests)] for r in rs.rules])  # fmt: skip
 
 
 @rules_app.command("test")
 def rules_test(
-    paths: Annotated[list[Path] | None, typer.Argument(help="rule files or folders (default: bundled)")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="rule files or folders (default: bundled)")
+    ] = None,
     home: HomeOpt = None,
     output: OutOpt = Output.table,
 ) -> None:
     """Run the test events embedded in each rule; a rule without both kinds of test fails."""
     h = _home(home)
     rs = rule_loader.load(paths or h.rule_paths())
-    results = test_all(rs)
+    results = run_tests(rs)
     failed = [r for r in results if not r.passed]
     if output is Output.json:
         emit_json({"passed": len(results) - len(failed), "failed": len(failed),

@@ -104,7 +104,6 @@ suppression_hits = Table(
 kv = Table("kv", metadata, Column("key", String(200), primary_key=True), Column("value", JSON))
 
 
-
 def connect(url: str) -> Engine:
     """An engine with the schema in place; SQLite gets WAL so readers never block the writer."""
     engine = create_engine(url, future=True)

@@ -34,7 +34,9 @@ def _field(row: dict[str, Any], source: str, name: str, cache: dict[str, Any]) -
 def _inputs(rule: Rule, base: dict[str, list[dict[str, Any]]]) -> pa.Table:
     corr = rule.correlation
     assert corr is not None
-    cols: dict[str, list[Any]] = {k: [] for k in ("rule_idx", "event_id", "t", "grp", "val", "account_id", "region", "principal")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("rule_idx", "event_id", "t", "grp", "val", "account_id", "region", "principal")
+    }
     for idx, ref in enumerate(corr.rules):
         for row in base.get(ref.id, []):
             cache: dict[str, Any] = {}
@@ -56,7 +58,9 @@ def _inputs(rule: Rule, base: dict[str, list[dict[str, Any]]]) -> pa.Table:
 def _measure(rule: Rule) -> str:
     corr = rule.correlation
     assert corr is not None
-    frame = f"PARTITION BY grp ORDER BY t RANGE BETWEEN INTERVAL {corr.seconds} SECONDS PRECEDING AND CURRENT ROW"
+    frame = (
+        f"PARTITION BY grp ORDER BY t RANGE BETWEEN INTERVAL {corr.seconds} SECONDS PRECEDING AND CURRENT ROW"
+    )
     if corr.type == "event_count":
         return f"count(*) OVER ({frame}) {corr.op} {corr.count}"
     if corr.type == "value_count":
@@ -64,14 +68,18 @@ def _measure(rule: Rule) -> str:
     return f"count(DISTINCT rule_idx) OVER ({frame}) = {len(corr.rules)}"
 
 
-def correlate(con: duckdb.DuckDBPyConnection, rule: Rule, base: dict[str, list[dict[str, Any]]]) -> list[Match]:
+def correlate(
+    con: duckdb.DuckDBPyConnection, rule: Rule, base: dict[str, list[dict[str, Any]]]
+) -> list[Match]:
     corr = rule.correlation
     assert corr is not None
     table = _inputs(rule, base)
     if table.num_rows == 0:
         return []
     con.register("_corr_in", table)
-    fired = con.execute(f"SELECT grp, t FROM (SELECT grp, t, {_measure(rule)} AS hit FROM _corr_in) WHERE hit").fetchall()
+    fired = con.execute(
+        f"SELECT grp, t FROM (SELECT grp, t, {_measure(rule)} AS hit FROM _corr_in) WHERE hit"
+    ).fetchall()
     rows = table.to_pylist()
     con.unregister("_corr_in")
     if corr.type == "temporal_ordered":

@@ -47,7 +47,9 @@ class Engine:
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
 
-    def run(self, con: duckdb.DuckDBPyConnection, window: tuple[datetime, datetime] | None = None) -> list[Match]:
+    def run(
+        self, con: duckdb.DuckDBPyConnection, window: tuple[datetime, datetime] | None = None
+    ) -> list[Match]:
         """Matches of every rule over the views of ``con`` (optionally only events in ``window``)."""
         udf.register(con)
         matches: list[Match] = []
@@ -55,7 +57,7 @@ class Engine:
         needed = {b.id for r in self.rules if r.correlation for b in r.correlation.rules}
         for source in sorted({r.source for r in self.rules if r.kind != "correlation"}):
             rules = [r for r in self.rules if r.source == source and r.kind != "correlation"]
-            for rule, rows in _Scope(con, source, window).evaluate(rules):
+            for rule, rows in _Scope(con, source, window).evaluate(rules, needed):
                 if rule.id in needed:
                     base[rule.id] = rows
                 if rule.alert:
@@ -106,12 +108,21 @@ class _Scope:
         ).fetchall()
         return sorted(r[0] for r in found)
 
-    def evaluate(self, rules: list[Rule]) -> list[tuple[Rule, list[dict[str, Any]]]]:
+    def evaluate(self, rules: list[Rule], want_raw: set[str]) -> list[tuple[Rule, list[dict[str, Any]]]]:
+        """Rows matched by each rule; rules in ``want_raw`` (correlation inputs) keep the raw record."""
         hot = {r.id: self._hot_sql(r) for r in rules}
         cols = [c for c in self._columns() if c != "raw"]
         union = " OR ".join(f"({h})" for h in hot.values()) or "FALSE"
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _cand AS SELECT {', '.join(cols)} FROM {self.view} WHERE {union}")
-        raw_rules = [r for r in rules if r.python is not None or (r.condition and needs_raw(self.source, r.condition))]
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _cand AS SELECT {', '.join(cols)} FROM {self.view} WHERE {union}"
+        )
+        raw_rules = [
+            r
+            for r in rules
+            if r.id in want_raw
+            or r.python is not None
+            or (r.condition and needs_raw(self.source, r.condition))
+        ]
         self._attach_raw([hot[r.id] for r in raw_rules])
         out = []
         for rule in rules:
@@ -134,13 +145,17 @@ class _Scope:
 
     def _attach_raw(self, hot_parts: list[str]) -> None:
         if not hot_parts:
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _cand_raw AS SELECT *, NULL::VARCHAR AS raw FROM _cand")
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _cand_raw AS SELECT *, NULL::VARCHAR AS raw FROM _cand"
+            )
             return
         wanted = " OR ".join(f"({h})" for h in hot_parts)
         key = FETCH_KEY.get(self.source)
         pick = "TRUE"
         if key:
-            keys = [r[0] for r in self.con.execute(f"SELECT DISTINCT {key} FROM _cand WHERE {wanted}").fetchall()]
+            keys = [
+                r[0] for r in self.con.execute(f"SELECT DISTINCT {key} FROM _cand WHERE {wanted}").fetchall()
+            ]
             pick = f"{key} IN ({', '.join(lit(k) for k in keys if k is not None)})" if keys else "FALSE"
             if None in keys:
                 pick = f"({pick} OR {key} IS NULL)"

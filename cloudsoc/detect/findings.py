@@ -11,7 +11,13 @@ from cloudsoc.detect.rules import Rule
 
 # GuardDuty severity bands (numeric) and Security Hub labels, onto cloudsoc severities.
 _GD_BANDS = ((9.0, "critical"), (7.0, "high"), (4.0, "medium"), (1.0, "low"))
-_SH_LABELS = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low", "INFORMATIONAL": "info"}
+_SH_LABELS = {
+    "CRITICAL": "critical",
+    "HIGH": "high",
+    "MEDIUM": "medium",
+    "LOW": "low",
+    "INFORMATIONAL": "info",
+}
 
 
 def guardduty_severity(score: float | None) -> str:
@@ -22,7 +28,16 @@ def guardduty_severity(score: float | None) -> str:
 
 
 def _rule(rule_id: str, title: str, severity: str, tags: list[str]) -> Rule:
-    return Rule(id=rule_id, title=title, severity=severity, tags=tags, version="finding", path="", line=0, kind="finding")
+    return Rule(
+        id=rule_id,
+        title=title,
+        severity=severity,
+        tags=tags,
+        version="finding",
+        path="",
+        line=0,
+        kind="finding",
+    )
 
 
 def finding_matches(con: duckdb.DuckDBPyConnection) -> list[Match]:
@@ -40,7 +55,9 @@ def _guardduty(con: duckdb.DuckDBPyConnection) -> list[Match]:
     sql = "SELECT * EXCLUDE (raw) FROM guardduty ORDER BY event_time"
     for r in _rows(con, sql):
         sev = guardduty_severity(r["severity"])
-        rule = _rule(f"guardduty:{r['finding_type']}", str(r["title"] or r["finding_type"]), sev, ["source.guardduty"])
+        rule = _rule(
+            f"guardduty:{r['finding_type']}", str(r["title"] or r["finding_type"]), sev, ["source.guardduty"]
+        )
         ctx = {"finding_id": r["finding_id"], "finding_type": r["finding_type"], "severity": sev,
                "score": r["severity"], "resource_type": r["resource_type"]}  # fmt: skip
         out.append(Match(rule, [r["event_id"]], r["event_time"], r["event_time"], r["account_id"], r["region"],

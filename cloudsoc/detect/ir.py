@@ -125,7 +125,7 @@ def _typed(field: str, value: object) -> Node:
             f for f, flag in (("i", SigmaRegularExpressionFlag.IGNORECASE), ("s", SigmaRegularExpressionFlag.DOTALL),
                               ("m", SigmaRegularExpressionFlag.MULTILINE)) if flag in value.flags
         )  # fmt: skip
-        pattern = value.regexp if not flags else f"(?{flags}){value.regexp}"
+        pattern = str(value.regexp) if not flags else f"(?{flags}){value.regexp}"
         return Atom(field, "re", pattern, cased=True)
     if isinstance(value, SigmaCIDRExpression):
         return Atom(field, "cidr", str(value.network))
@@ -140,7 +140,8 @@ def _string(field: str, value: SigmaString) -> Atom:
     cased = isinstance(value, SigmaCasedString)
     if value.contains_special():
         return Atom(field, "like", _like(value), cased)
-    return Atom(field, "eq", str(value) if cased else str(value).lower(), cased)
+    text = "".join(str(p) for p in value.s)  # escapes resolved: "\\*" is a literal star here
+    return Atom(field, "eq", text if cased else text.lower(), cased)
 
 
 def _like(value: SigmaString) -> str:

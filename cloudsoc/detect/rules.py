@@ -15,8 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import yaml
-from sigma.collection import SigmaCollection
-from sigma.correlations import SigmaCorrelationRule
+from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
@@ -148,10 +147,8 @@ def _from_doc(path: Path, doc: dict[str, Any], line: int, multi: bool) -> Rule |
     if not isinstance(doc, dict):
         raise ValueError("a rule document must be a mapping")
     version = hashlib.sha256(yaml.safe_dump(doc, sort_keys=True).encode()).hexdigest()[:12]
-    collection = SigmaCollection.from_dicts([doc], collect_errors=True)
-    if collection.errors:
-        raise collection.errors[0]
-    sigma = collection.rules[0]
+    # correlation references are resolved by cloudsoc across all loaded files
+    sigma = SigmaCorrelationRule.from_dict(doc) if "correlation" in doc else SigmaRule.from_dict(doc)
     rule_id = (sigma.name if multi else None) or path.stem
     ext = doc.get("cloudsoc") or {}
     base = Rule(
@@ -169,7 +166,7 @@ def _from_doc(path: Path, doc: dict[str, Any], line: int, multi: bool) -> Rule |
     )
     if isinstance(sigma, SigmaCorrelationRule):
         base.kind = "correlation"
-        base.correlation = Correlation(str(sigma.type.value), [], [], 0)  # resolved after all files load
+        base.correlation = Correlation(str(sigma.type), [], [], 0)  # resolved after all files load
         base._sigma = sigma  # type: ignore[attr-defined]
         return base
     assert isinstance(sigma, SigmaRule)
@@ -208,7 +205,7 @@ def _resolve_correlations(out: RuleSet) -> None:
 
 def _correlation(sigma: SigmaCorrelationRule, index: dict[str, Rule]) -> Correlation:
     refs = []
-    for ref in sigma.rules:
+    for ref in sigma.rules or []:
         name = str(ref.reference)
         if name not in index:
             raise KeyError(f"correlation refers to unknown rule {name!r}")
@@ -218,17 +215,19 @@ def _correlation(sigma: SigmaCorrelationRule, index: dict[str, Rule]) -> Correla
         raise Unsupported("correlation over rules of different sources or over other correlations")
     if sigma.aliases and len(sigma.aliases):
         raise Unsupported("correlation field aliases")
-    corr = Correlation(str(sigma.type.value), refs, list(sigma.group_by or []), int(sigma.timespan.seconds))
+    corr = Correlation(str(sigma.type), refs, list(sigma.group_by or []), int(sigma.timespan.seconds))
     cond = sigma.condition
     if corr.type in ("event_count", "value_count"):
         ops = {"LT": "<", "LTE": "<=", "GT": ">", "GTE": ">=", "EQ": "=", "NEQ": "<>"}
+        if not isinstance(cond, SigmaCorrelationCondition):
+            raise Unsupported("extended conditions on a counting correlation")
         corr.op = ops[cond.op.name]
         corr.count = int(cond.count)
         corr.field = getattr(cond, "fieldref", None)
         if corr.type == "value_count" and not corr.field:
             raise ValueError("value_count needs condition.field")
-    elif cond is not None and hasattr(cond, "op"):
-        raise Unsupported("temporal correlation with a count condition")
+    # temporal kinds: every referenced rule must match in the window; pySigma's default count
+    # condition on them carries no extra meaning.
     return corr
 
 

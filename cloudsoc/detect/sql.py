@@ -27,7 +27,8 @@ def scalar(atom: Atom, x: str) -> str:
     if atom.op == "re":
         return f"regexp_matches({x}, {lit(str(v))})"
     if atom.op == "num":
-        cmp, num = v  # type: ignore[misc]
+        assert isinstance(v, tuple)
+        cmp, num = v
         return f"TRY_CAST({x} AS DOUBLE) {cmp} {num!r}"
     if atom.op == "cidr":
         return f"cs_cidr({x}, {lit(str(v))})"
@@ -66,12 +67,12 @@ class Renderer:
         if col is None:
             return f"len(list_filter({expr}, lambda x: {scalar(atom, 'x')})) > 0"
         if col.low_cardinality and self.resolve is not None:
-            present = self.resolve(col.name, scalar(atom, "x"))
-            return f"{col.name} IN ({', '.join(lit(p) for p in present)})" if present else "FALSE"
+            values = self.resolve(col.name, scalar(atom, "x"))
+            return f"{col.name} IN ({', '.join(lit(v) for v in values)})" if values else "FALSE"
         return scalar(atom, expr)
 
     def _fieldref(self, atom: Atom) -> str:
-        sides = []
+        sides: list[str] = []
         for name in (atom.field, str(atom.value)):
             expr, col = self.field(name)
             as_list = f"list_filter([{expr}], lambda y: y IS NOT NULL)" if col else expr

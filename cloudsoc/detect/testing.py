@@ -17,7 +17,7 @@ from cloudsoc.normalize.schema import SOURCES
 
 
 @dataclass
-class TestResult:
+class RuleTestResult:
     rule_id: str
     path: str
     name: str
@@ -29,7 +29,10 @@ def events_connection(source: str, events: list[dict[str, Any]]) -> duckdb.DuckD
     """A DuckDB connection whose ``source`` view holds exactly these events."""
     con = duck()
     if source == "cloudtrail":
-        kind, data = "cloudtrail-jsonl", b"\n".join(orjson.dumps(_complete(e, i)) for i, e in enumerate(events))
+        kind, data = (
+            "cloudtrail-jsonl",
+            b"\n".join(orjson.dumps(_complete(e, i)) for i, e in enumerate(events)),
+        )
     else:
         kind, data = source, orjson.dumps(events)
     parsed = PARSERS.get(kind)(data, kind)
@@ -47,10 +50,10 @@ def _complete(event: dict[str, Any], i: int) -> dict[str, Any]:
     return out
 
 
-def test_rule(rule: Rule, rules: RuleSet) -> list[TestResult]:
+def run_rule_tests(rule: Rule, rules: RuleSet) -> list[RuleTestResult]:
     results = []
     if rule.alert and not ({t.match for t in rule.tests} >= {True, False}):
-        results.append(TestResult(rule.id, rule.path, "(coverage)", False,
+        results.append(RuleTestResult(rule.id, rule.path, "(coverage)", False,
                                   "needs at least one test that must match and one that must not"))  # fmt: skip
     members = [rule, *(rule.correlation.rules if rule.correlation else [])]
     source = members[-1].source
@@ -60,9 +63,9 @@ def test_rule(rule: Rule, rules: RuleSet) -> list[TestResult]:
         con.close()
         ok = bool(fired) == test.match
         detail = "" if ok else ("did not fire" if test.match else f"fired on {fired[0].event_ids[:3]}")
-        results.append(TestResult(rule.id, rule.path, test.name, ok, detail))
+        results.append(RuleTestResult(rule.id, rule.path, test.name, ok, detail))
     return results
 
 
-def test_all(rules: RuleSet) -> list[TestResult]:
-    return [res for rule in rules.rules for res in test_rule(rule, rules)]
+def run_tests(rules: RuleSet) -> list[RuleTestResult]:
+    return [res for rule in rules.rules for res in run_rule_tests(rule, rules)]

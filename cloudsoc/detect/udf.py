@@ -40,7 +40,7 @@ def values_at(record: Any, path: str) -> list[str]:
 
 
 def _cs_values(raw: pa.Array, path: pa.Array) -> pa.Array:
-    result = []
+    result: list[list[str]] = []
     for text, p in zip(raw.to_pylist(), path.to_pylist(), strict=True):
         if text is None:
             result.append([])
@@ -72,6 +72,14 @@ def _cs_cidr(ips: pa.Array, cidrs: pa.Array) -> pa.Array:
 
 
 def register(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the functions to a connection (once)."""
+    known = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'cs_values'"
+    ).fetchall()
+    if known[0][0]:
+        return
     listing = duckdb.list_type(VARCHAR)
-    con.create_function("cs_values", _cs_values, [VARCHAR, VARCHAR], listing, type="arrow", side_effects=False)
-    con.create_function("cs_cidr", _cs_cidr, [VARCHAR, VARCHAR], BOOLEAN, type="arrow", side_effects=False)
+    con.create_function(  # type: ignore[call-overload]
+        "cs_values", _cs_values, [VARCHAR, VARCHAR], listing, type="arrow", side_effects=False
+    )
+    con.create_function("cs_cidr", _cs_cidr, [VARCHAR, VARCHAR], BOOLEAN, type="arrow", side_effects=False)  # type: ignore[call-overload]

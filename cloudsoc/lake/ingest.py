@@ -82,7 +82,8 @@ def ingest(
     engine = db.connect(home.database_url)
     lake = Lake(home.lake)
     summary = IngestSummary()
-    objects = list(list_inputs(uris, s3))
+    own = str(home.root) + os.sep  # never ingest cloudsoc's own files when the home is inside an input
+    objects = [o for o in list_inputs(uris, s3) if not o.uri.startswith(own)]
     done = _checkpoints(engine)
     todo = [o for o in objects if done.get(o.uri) != o.fingerprint]
     summary.files = len(objects)
@@ -194,7 +195,9 @@ def _load(obj: InputObject, qdir: Path, s3: S3Factory | None) -> _Loaded:
         parsed = parse(local_name(obj.uri), data)
     except InputError as exc:
         stored = _keep_file(qdir, obj, data, exc.reason)
-        return _Loaded(obj, "quarantined", None, [Quarantined(obj.uri, exc.reason, exc.record, exc.offset, stored)])
+        return _Loaded(
+            obj, "quarantined", None, [Quarantined(obj.uri, exc.reason, exc.record, exc.offset, stored)]
+        )
     except OSError as exc:
         return _Loaded(obj, "quarantined", None, [Quarantined(obj.uri, f"unreadable: {exc}")])
     if isinstance(parsed, str):
@@ -224,6 +227,8 @@ def _keep_file(qdir: Path, obj: InputObject, data: bytes, reason: str) -> str:
 
 def _keep_records(qdir: Path, obj: InputObject, issues: list[RecordIssue]) -> str:
     path = _slot(qdir, obj, ".records.jsonl")
-    lines = (orjson.dumps({"uri": obj.uri, "index": i.index, "reason": i.reason, "raw": i.raw}) for i in issues)
+    lines = (
+        orjson.dumps({"uri": obj.uri, "index": i.index, "reason": i.reason, "raw": i.raw}) for i in issues
+    )
     path.write_bytes(b"\n".join(lines) + b"\n")
     return str(path)

@@ -98,7 +98,7 @@ class Lake:
         if existing:
             con.execute("CREATE TEMP TABLE seen AS SELECT event_id FROM read_parquet(?)", [existing])
             con.execute("DELETE FROM batch WHERE event_id IN (SELECT event_id FROM seen)")
-        written = con.execute("SELECT count(*) FROM batch").fetchall()[0][0]  # type: ignore[index]
+        written = con.execute("SELECT count(*) FROM batch").fetchall()[0][0]
         files = [self._write_partition(con, source, acct, day) for acct, day in parts]
         con.close()
         return WriteResult(written, table.num_rows - written, [f for f in files if f])

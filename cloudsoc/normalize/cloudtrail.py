@@ -79,8 +79,11 @@ def split_records(data: bytes, kind: str) -> list[msgspec.Raw]:
         if kind == "cloudtrail-eventbridge":
             return [_probe.decode(line)["detail"] for line in _lines(data)]
         return list(_lines(data))
+    except UnicodeDecodeError as exc:
+        raise InputError("not valid UTF-8", offset=exc.start) from exc
     except (msgspec.DecodeError, msgspec.ValidationError, KeyError) as exc:
-        raise InputError(f"not valid CloudTrail JSON: {exc}", offset=_offset(exc)) from exc
+        offset = len(data) if "truncated" in str(exc) else _offset(exc)
+        raise InputError(f"not valid CloudTrail JSON: {exc}", offset=offset) from exc
 
 
 def _lines(data: bytes) -> list[msgspec.Raw]:
@@ -112,6 +115,13 @@ def parse(data: bytes, kind: str = "cloudtrail") -> Parsed:
     for i, raw in enumerate(records):
         try:
             hot = _hot.decode(raw)
+        except UnicodeDecodeError:
+            issues.append(
+                RecordIssue(
+                    i, f"record {i}: record is not valid UTF-8", bytes(raw).decode("utf-8", "replace")
+                )
+            )
+            continue
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             issues.append(RecordIssue(i, f"record {i}: {exc}", bytes(raw).decode("utf-8", "replace")))
             continue
@@ -154,7 +164,9 @@ def _table(hots: list[_Hot], raws: list[bytes], index: list[int], issues: list[R
     if not bad:
         return table
     for i, reason in sorted(bad.items()):
-        issues.append(RecordIssue(index[i], f"record {index[i]}: {reason}", raws[i].decode("utf-8", "replace")))
+        issues.append(
+            RecordIssue(index[i], f"record {index[i]}: {reason}", raws[i].decode("utf-8", "replace"))
+        )
     return table.filter(pa.array([i not in bad for i in range(len(hots))]))
 
 

@@ -19,8 +19,18 @@ SKIPPED = {"cloudtrail-digest": "CloudTrail digest file (integrity data, not eve
 
 _SNIFF = 8192
 _FLOW_HEADER = re.compile(rb"^\s*version\s+account-id\s", re.I)
-_FLOW_DEFAULT = re.compile(rb"^\s*\d+\s+(\d{12}|unknown|-)\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\d+\s")
+_FLOW_DEFAULT = re.compile(
+    rb"^\s*\d+\s+(\d{12}|unknown|-)\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\d+\s"
+)
 _FLOW_CUSTOM = re.compile(rb"^\s*[a-z0-9-]+( [a-z0-9-]+){2,}\s*$")
+_DETAIL_TYPE = re.compile(rb'"detail-type"\s*:\s*"([^"]*)"')
+_EVENT_KINDS = {
+    b"GuardDuty Finding": "guardduty-eventbridge",
+    b"AWS API Call via CloudTrail": "cloudtrail-eventbridge",
+    b"AWS Console Sign In via CloudTrail": "cloudtrail-eventbridge",
+}
+# GuardDuty findings open with accountId as the API sorts them, or schemaVersion as EventBridge does.
+_GUARDDUTY_ARRAY = re.compile(rb'\[\s*\{\s*"(accountId|schemaVersion)"\s*:')
 
 
 def sniff(name: str, data: bytes) -> str:
@@ -45,13 +55,8 @@ def sniff(name: str, data: bytes) -> str:
 def _sniff_object(head: bytes) -> str:
     if re.match(rb'\{\s*"Records"\s*:', head):
         return "cloudtrail"
-    if b'"detail-type"' in head:
-        if b'"GuardDuty Finding"' in head:
-            return "guardduty-eventbridge"
-        if b'"Security Hub Findings' in head:
-            return "securityhub-eventbridge"
-        if b'"AWS API Call via CloudTrail"' in head or b'"AWS Console Sign In via CloudTrail"' in head:
-            return "cloudtrail-eventbridge"
+    if kind := _sniff_event(head):
+        return kind
     if re.match(rb'\{\s*"Findings"\s*:', head):
         return "securityhub" if b'"AwsAccountId"' in head or b'"SchemaVersion"' in head else "guardduty"
     if b'"eventTime"' in head or b'"eventVersion"' in head:
@@ -61,12 +66,23 @@ def _sniff_object(head: bytes) -> str:
     raise InputError("JSON that is not CloudTrail, GuardDuty or Security Hub data")
 
 
+def _sniff_event(head: bytes) -> str | None:
+    # The first event's own detail-type: a finding's text may name other event types.
+    m = _DETAIL_TYPE.search(head)
+    if m is None:
+        return None
+    if m.group(1).startswith(b"Security Hub Findings - "):
+        return "securityhub-eventbridge"
+    return _EVENT_KINDS.get(m.group(1))
+
+
 def _sniff_array(head: bytes) -> str:
+    # Events first: Security Hub events hold ASFF findings, which look like a bare ASFF array.
+    if kind := _sniff_event(head):
+        return kind
     if b'"AwsAccountId"' in head or b'"SchemaVersion"' in head:
         return "securityhub"
-    if b'"detail-type"' in head:
-        return "guardduty-eventbridge" if b'"GuardDuty Finding"' in head else "securityhub-eventbridge"
-    if b'"schemaVersion"' in head and b'"service"' in head:
+    if (b'"schemaVersion"' in head and b'"service"' in head) or _GUARDDUTY_ARRAY.match(head):
         return "guardduty"
     if b'"eventTime"' in head or b'"eventVersion"' in head or head.rstrip() in (b"[", b"[]"):
         return "cloudtrail-array"

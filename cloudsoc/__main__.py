@@ -1,0 +1,3 @@
+from cloudsoc.cli.main import main
+
+main()
