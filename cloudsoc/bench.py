@@ -1,0 +1,117 @@
+"""``make bench``: ingest and detection throughput on a generated day of 1,000,000 CloudTrail
+events, against the per-event Python baseline. Prints figures, ratios and the targets."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+from cloudsoc.core.config import Home
+from cloudsoc.detect import rules as rule_loader
+from cloudsoc.detect.engine import Engine
+from cloudsoc.detect.pyeval import evaluate
+from cloudsoc.lake.store import Lake
+
+EVENTS = int(os.environ.get("CLOUDSOC_BENCH_EVENTS", "1000000"))
+DATA = Path("bench-data")
+SIGMA_AWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "sigma-aws" / "rules"
+BASELINE_SAMPLE = 50_000
+
+
+def _input() -> Path:
+    out = DATA / f"trail-{EVENTS}"
+    if not (out / ".done").exists():
+        from cloudsoc.simulate.generate import generate_day
+
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.monotonic()
+        gen = generate_day(out, events=EVENTS, accounts=20, workers=os.cpu_count() or 2)
+        print(
+            f"generated {gen.events:,} events, {gen.bytes / gen.events:.0f} B/event, in {time.monotonic() - t:.1f}s"
+        )
+        (out / ".done").write_text("ok")
+    return out
+
+
+def _ingest(src: Path, home: Path) -> dict[str, float]:
+    shutil.rmtree(home, ignore_errors=True)
+    cmd = [sys.executable, "-m", "cloudsoc", "ingest", str(src), "--home", str(home), "-o", "json"]
+    t = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, check=False)
+    wall = time.monotonic() - t
+    summary = json.loads(out.stdout)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    n = summary["events_ingested"]
+    return {"events": n, "seconds": wall, "events_per_s": n / wall, "peak_mb": peak_mb}
+
+
+def _rules() -> list[rule_loader.Rule]:
+    rs = rule_loader.load([Path(__file__).resolve().parents[1] / "content" / "detections", SIGMA_AWS])
+    return [r for r in rs.rules if r.source == "cloudtrail"]
+
+
+def _detect(home: Path, rules: list[rule_loader.Rule]) -> dict[str, float]:
+    lake = Lake(Home.open(home).lake)
+    best = float("inf")
+    for _ in range(3):
+        con = lake.connect()
+        n = con.execute("SELECT count(*) FROM cloudtrail").fetchall()[0][0]
+        t = time.monotonic()
+        matches = Engine(rules).run(con)
+        best = min(best, time.monotonic() - t)
+        con.close()
+    return {"events": n, "seconds": best, "events_per_s": n / best, "matches": len(matches)}
+
+
+def _baseline(home: Path, rules: list[rule_loader.Rule]) -> dict[str, float]:
+    con = Lake(Home.open(home).lake).connect()
+    raws = [
+        r[0]
+        for r in con.execute(f"SELECT raw FROM cloudtrail USING SAMPLE {BASELINE_SAMPLE} ROWS").fetchall()
+    ]
+    plain = [r.condition for r in rules if r.condition is not None]
+    t = time.monotonic()
+    hits = 0
+    for raw in raws:
+        event = orjson.loads(raw)
+        hits += sum(evaluate(c, event) for c in plain)
+    wall = time.monotonic() - t
+    return {"events": len(raws), "seconds": wall, "events_per_s": len(raws) / wall, "matches": hits}
+
+
+def main() -> None:
+    src = _input()
+    home = DATA / "home"
+    ing = _ingest(src, home)
+    rules = _rules()
+    det = _detect(home, rules)
+    base = _baseline(home, rules)
+    ratio = det["events_per_s"] / base["events_per_s"]
+    rows = [
+        ("ingest events/s", ing["events_per_s"], ">= 150,000", ing["events_per_s"] >= 150_000),
+        ("ingest peak memory MB (main process)", ing["peak_mb"], "< 1,024", ing["peak_mb"] < 1024),
+        (
+            f"detection events/s ({len(rules)} rules)",
+            det["events_per_s"],
+            ">= 2,000,000",
+            det["events_per_s"] >= 2e6,
+        ),
+        ("per-event Python baseline events/s", base["events_per_s"], "", True),
+        ("detection / baseline", ratio, ">= 50", ratio >= 50),
+    ]
+    print(f"\n{ing['events']:,} events ingested in {ing['seconds']:.2f}s; detection pass {det['seconds']:.3f}s, "
+          f"{det['matches']} matches; baseline on a {base['events']:,}-event sample")  # fmt: skip
+    for name, value, target, ok in rows:
+        print(f"{name:45s} {value:>14,.1f}  target {target:>12s}  {'ok' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The same rules evaluated one event at a time in plain Python, as per-event rule engines do.
+
+Only the benchmark uses it, as the baseline the columnar engine is measured against.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from fnmatch import fnmatchcase
+from typing import Any
+
+from cloudsoc.detect.ir import And, Atom, Const, Node, Not, Or
+from cloudsoc.detect.udf import values_at
+
+
+def _like(pattern: str, text: str, cased: bool) -> bool:
+    glob = pattern.replace("%", "*").replace("_", "?")
+    return fnmatchcase(text, glob) if cased else fnmatchcase(text.lower(), glob)
+
+
+def _atom(a: Atom, event: dict[str, Any]) -> bool:
+    if a.op == "keyword":
+        return False
+    vals = values_at(event, a.field)
+    if a.op == "null":
+        return not vals
+    if a.op == "exists":
+        return bool(vals)
+    if a.op == "fieldref":
+        other = {v.lower() for v in values_at(event, str(a.value))}
+        return any(v.lower() in other for v in vals)
+    return any(_scalar(a, v) for v in vals)
+
+
+def _scalar(a: Atom, v: str) -> bool:
+    if a.op == "eq":
+        return v == a.value if a.cased else v.lower() == a.value
+    if a.op == "like":
+        return _like(str(a.value), v, a.cased)
+    if a.op == "re":
+        return re.search(str(a.value), v) is not None
+    if a.op == "num":
+        cmp, num = a.value  # type: ignore[misc]
+        try:
+            x = float(v)
+        except ValueError:
+            return False
+        return {"<": x < num, "<=": x <= num, ">": x > num, ">=": x >= num, "=": x == num}[cmp]
+    if a.op == "cidr":
+        try:
+            return ipaddress.ip_address(v) in ipaddress.ip_network(str(a.value), strict=False)
+        except ValueError:
+            return False
+    return False
+
+
+def evaluate(node: Node, event: dict[str, Any]) -> bool:
+    if isinstance(node, Atom):
+        return _atom(node, event)
+    if isinstance(node, Not):
+        return not evaluate(node.arg, event)
+    if isinstance(node, And):
+        return all(evaluate(a, event) for a in node.args)
+    if isinstance(node, Or):
+        return any(evaluate(a, event) for a in node.args)
+    assert isinstance(node, Const)
+    return node.value

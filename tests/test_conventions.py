@@ -1,0 +1,33 @@
+"""Meta-tests that keep the house conventions true."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from cloudsoc.core.config import CONTENT_DIR
+from cloudsoc.detect.rules import load
+
+PACKAGE = Path(__file__).resolve().parents[1] / "cloudsoc"
+
+
+def test_core_imports_no_aws_sdk() -> None:
+    for path in (PACKAGE / "core").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [n for n in names if n.split(".")[0] in ("boto3", "botocore")], path
+
+
+def test_every_bundled_detection_is_complete() -> None:
+    rules = load([CONTENT_DIR / "detections"])
+    assert not rules.errors
+    stems = {Path(r.path).stem for r in rules.rules}
+    for rule in rules.alerting():
+        assert rule.attack and any(t.startswith("attack.t") for t in rule.tags), f"{rule.id}: no ATT&CK technique"
+        assert {t.match for t in rule.tests} == {True, False}, f"{rule.id}: needs both test polarities"
+        if rule.kind != "correlation" and Path(rule.path).stem == rule.id:
+            continue
+        assert Path(rule.path).stem in stems
+    single = [r for r in rules.rules if r.kind == "sigma" and r.alert and "---" not in Path(r.path).read_text()]
+    assert all(r.id == Path(r.path).stem for r in single), "rule id must equal its file name"
