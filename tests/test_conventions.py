@@ -24,10 +24,14 @@ def test_every_bundled_detection_is_complete() -> None:
     assert not rules.errors
     stems = {Path(r.path).stem for r in rules.rules}
     for rule in rules.alerting():
-        assert rule.attack and any(t.startswith("attack.t") for t in rule.tags), f"{rule.id}: no ATT&CK technique"
+        assert rule.attack and any(t.startswith("attack.t") for t in rule.tags), (
+            f"{rule.id}: no ATT&CK technique"
+        )
         assert {t.match for t in rule.tests} == {True, False}, f"{rule.id}: needs both test polarities"
         if rule.kind != "correlation" and Path(rule.path).stem == rule.id:
             continue
         assert Path(rule.path).stem in stems
-    single = [r for r in rules.rules if r.kind == "sigma" and r.alert and "---" not in Path(r.path).read_text()]
+    single = [
+        r for r in rules.rules if r.kind == "sigma" and r.alert and "---" not in Path(r.path).read_text()
+    ]
     assert all(r.id == Path(r.path).stem for r in single), "rule id must equal its file name"

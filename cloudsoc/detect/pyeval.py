@@ -41,7 +41,8 @@ def _scalar(a: Atom, v: str) -> bool:
     if a.op == "re":
         return re.search(str(a.value), v) is not None
     if a.op == "num":
-        cmp, num = a.value  # type: ignore[misc]
+        assert isinstance(a.value, tuple)
+        cmp, num = a.value
         try:
             x = float(v)
         except ValueError:

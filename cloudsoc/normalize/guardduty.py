@@ -35,7 +35,7 @@ _BYTE = re.compile(r"\(byte (\d+)\)")
 _JSON_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)  # ValidationError is a DecodeError
 
 
-def text(v: object) -> str | None:
+def as_text(v: object) -> str | None:
     if v is None or isinstance(v, str):
         return v
     return str(v).lower() if isinstance(v, bool) else str(v)
@@ -84,10 +84,10 @@ def split_events(data: bytes, what: str) -> list[msgspec.Raw]:
 def unwrap_events(
     events: list[msgspec.Raw], findings_of: Callable[[msgspec.Raw], list[msgspec.Raw]]
 ) -> tuple[list[bytes], list[int], list[RecordIssue]]:
-    """The findings inside the events, numbered in input order.
+    """The findings inside the events (or listed records), numbered in input order.
 
-    An event that yields no finding because it is unreadable or of another type takes one index,
-    so every index points at one place in the input.
+    An event that yields no finding because it is unreadable or of another type takes one index
+    and becomes an issue, so every index points at one place in the input.
     """
     raws: list[bytes] = []
     index: list[int] = []
@@ -104,22 +104,10 @@ def unwrap_events(
     return raws, index, issues
 
 
-def build(
-    source: str,
-    raws: list[bytes],
-    index: list[int],
-    issues: list[RecordIssue],
-    decoder: msgspec.json.Decoder[H],
-    required: tuple[str, str],
-    columns: Callable[[list[H]], Columns],
-) -> Parsed:
-    """Decode the hot part of every finding and make the table; bad findings become issues.
-
-    ``required`` names the id and the update-time fields: together they are the event id, and
-    the time is the event time.
-    """
-    text_col, bad_text = to_utf8(raws)
-    bad = dict.fromkeys(bad_text, "record is not valid UTF-8")
+def _decode(
+    raws: list[bytes], bad: dict[int, str], decoder: msgspec.json.Decoder[H], required: tuple[str, str]
+) -> tuple[list[H], list[int]]:
+    """The hot part of every finding not already bad, and their positions; failures go to ``bad``."""
     hots: list[H] = []
     kept: list[int] = []
     for i, raw in enumerate(raws):
@@ -136,6 +124,26 @@ def build(
             continue
         hots.append(hot)
         kept.append(i)
+    return hots, kept
+
+
+def build(
+    source: str,
+    raws: list[bytes],
+    index: list[int],
+    issues: list[RecordIssue],
+    decoder: msgspec.json.Decoder[H],
+    required: tuple[str, str],
+    columns: Callable[[list[H]], Columns],
+) -> Parsed:
+    """The table of the findings; the bad ones become issues at their input ``index``.
+
+    ``required`` names the id and the update-time fields: a finding's update is a new row, so
+    ``id@time`` is the event id, and the time is the event time.
+    """
+    text, bad_text = to_utf8(raws)
+    bad = dict.fromkeys(bad_text, "record is not valid UTF-8")
+    hots, kept = _decode(raws, bad, decoder, required)
     id_field, time_field = required
     updated = [getattr(h, time_field) for h in hots]
     times, bad_times = to_timestamps(pa.array(updated, pa.string()))
@@ -144,15 +152,14 @@ def build(
         "event_time": times,
         "event_id": [f"{getattr(h, id_field)}@{t}" for h, t in zip(hots, updated, strict=True)],
         **columns(hots),
-        "raw": text_col.take(pa.array(kept, pa.int64())),
+        "raw": text.take(pa.array(kept, pa.int64())),
     }
     table = pa.table(cols, schema=SCHEMAS[source])
     if bad_times:
         table = table.filter(pa.array([i not in bad for i in kept]))
     for i, reason in bad.items():
-        issues.append(
-            RecordIssue(index[i], f"record {index[i]}: {reason}", raws[i].decode("utf-8", "replace"))
-        )
+        at = index[i]
+        issues.append(RecordIssue(at, f"record {at}: {reason}", raws[i].decode("utf-8", "replace")))
     issues.sort(key=lambda issue: issue.index)
     return Parsed(source, table, issues)
 
@@ -232,7 +239,7 @@ def _number(v: Scalar) -> float | None:
 def _principal(f: _Finding) -> str | None:
     # GuardDuty names the key's user but gives no ARN; the user name, else the principal id.
     key = f.resource.accessKeyDetails if isinstance(f.resource, _Resource) else None
-    return text(key.userName or key.principalId) if isinstance(key, _AccessKey) else None
+    return as_text(key.userName or key.principalId) if isinstance(key, _AccessKey) else None
 
 
 def _source_ip(f: _Finding) -> str | None:
@@ -247,20 +254,20 @@ def _source_ip(f: _Finding) -> str | None:
             remotes += [p.remoteIpDetails for p in detail.portProbeDetails]
         for r in remotes:
             if isinstance(r, _Remote) and (r.ipAddressV4 or r.ipAddressV6):
-                return text(r.ipAddressV4 or r.ipAddressV6)
+                return as_text(r.ipAddressV4 or r.ipAddressV6)
     return None
 
 
 def _columns(hots: list[_Finding]) -> Columns:
     return {
-        "account_id": [text(f.accountId) for f in hots],
-        "region": [text(f.region) for f in hots],
-        "finding_id": [text(f.id) for f in hots],
-        "finding_type": [text(f.type) for f in hots],
-        "title": [text(f.title) for f in hots],
+        "account_id": [as_text(f.accountId) for f in hots],
+        "region": [as_text(f.region) for f in hots],
+        "finding_id": [as_text(f.id) for f in hots],
+        "finding_type": [as_text(f.type) for f in hots],
+        "title": [as_text(f.title) for f in hots],
         "severity": [_number(f.severity) for f in hots],
         "resource_type": [
-            text(f.resource.resourceType) if isinstance(f.resource, _Resource) else None for f in hots
+            as_text(f.resource.resourceType) if isinstance(f.resource, _Resource) else None for f in hots
         ],
         "principal_arn": [_principal(f) for f in hots],
         "source_ip": [_source_ip(f) for f in hots],

@@ -12,10 +12,10 @@ from cloudsoc.normalize.formats import PARSERS
 from cloudsoc.normalize.guardduty import (
     Columns,
     Scalar,
+    as_text,
     build,
     split_events,
     split_listing,
-    text,
     unwrap_events,
 )
 from cloudsoc.normalize.schema import Parsed
@@ -55,12 +55,13 @@ class _Detail(msgspec.Struct):
 
 
 class _Event(msgspec.Struct):
-    detail: _Detail
     detail_type: Scalar = msgspec.field(default=None, name="detail-type")
+    detail: msgspec.Raw = msgspec.Raw(b"null")  # decoded once the type is known to be ours
 
 
 _finding = msgspec.json.Decoder(_Finding)
 _event = msgspec.json.Decoder(_Event)
+_detail = msgspec.json.Decoder(_Detail)
 # Custom Action events carry the findings an analyst sent on; they dedup with the imported ones.
 EVENT_TYPES = ("Security Hub Findings - Imported", "Security Hub Findings - Custom Action")
 
@@ -69,7 +70,7 @@ def _findings(raw: msgspec.Raw) -> list[msgspec.Raw]:
     event = _event.decode(raw)
     if event.detail_type not in EVENT_TYPES:
         raise ValueError(f"event of type {event.detail_type!r}, not {EVENT_TYPES[0]!r}")
-    return event.detail.findings
+    return _detail.decode(event.detail).findings
 
 
 def _arn_part(arn: Scalar, index: int, sep: str) -> str | None:
@@ -84,24 +85,26 @@ def _first_resource(f: _Finding) -> _Resource:
 
 
 def _status(v: _Status | Scalar | list[object]) -> str | None:
-    return text(v.Status) if isinstance(v, _Status) else None
+    return as_text(v.Status) if isinstance(v, _Status) else None
 
 
 def _columns(hots: list[_Finding]) -> Columns:
     res = [_first_resource(f) for f in hots]
     return {
-        "account_id": [text(f.AwsAccountId) for f in hots],
-        "region": [text(f.Region) or _arn_part(f.ProductArn, 3, ":") for f in hots],
-        "finding_id": [text(f.Id) for f in hots],
-        "product_name": [text(f.ProductName) or _arn_part(f.ProductArn, -1, "/") for f in hots],
-        "generator_id": [text(f.GeneratorId) for f in hots],
-        "title": [text(f.Title) for f in hots],
-        "severity_label": [text(f.Severity.Label) if isinstance(f.Severity, _Label) else None for f in hots],
-        "resource_type": [text(r.Type) for r in res],
-        "resource_id": [text(r.Id) for r in res],
+        "account_id": [as_text(f.AwsAccountId) for f in hots],
+        "region": [as_text(f.Region) or _arn_part(f.ProductArn, 3, ":") for f in hots],
+        "finding_id": [as_text(f.Id) for f in hots],
+        "product_name": [as_text(f.ProductName) or _arn_part(f.ProductArn, -1, "/") for f in hots],
+        "generator_id": [as_text(f.GeneratorId) for f in hots],
+        "title": [as_text(f.Title) for f in hots],
+        "severity_label": [
+            as_text(f.Severity.Label) if isinstance(f.Severity, _Label) else None for f in hots
+        ],
+        "resource_type": [as_text(r.Type) for r in res],
+        "resource_id": [as_text(r.Id) for r in res],
         "compliance_status": [_status(f.Compliance) for f in hots],
         "workflow_status": [_status(f.Workflow) for f in hots],
-        "record_state": [text(f.RecordState) for f in hots],
+        "record_state": [as_text(f.RecordState) for f in hots],
     }
 
 

@@ -41,6 +41,8 @@ IDENTITY = (
 _KNOWN = {*DEFAULT_FIELDS, "vpc-id", "subnet-id", "instance-id", "tcp-flags", "type", "pkt-srcaddr"}
 _NAME = re.compile(r"[a-z][a-z0-9-]*\Z")
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+# Every byte but those a value would need escaped in JSON (line ends cannot be in a value).
+_SAFE = bytes(b for b in range(256) if (b >= 0x20 or b in b"\r\n") and b not in b'"\\')
 _BLOCK = 4 << 20
 # field name -> (column, type) of the typed columns besides the times.
 _TYPED = {
@@ -65,10 +67,19 @@ class _State:
     """What the batches of one file have in common."""
 
     names: list[str]
+    plain: bool  # no value anywhere needs JSON escaping
     rows: int = 0  # table rows read so far, blank lines included
     # (line, text) of the lines with a wrong field count: Arrow skips them, they have no row.
     skipped: list[tuple[int, str]] = field(default_factory=list)
     bad: list[tuple[int, str, str]] = field(default_factory=list)  # (row, reason, raw)
+    # The JSON text between the values, repeated for a batch: joining only arrays is much faster.
+    glue: list[pa.Array] = field(default_factory=list)
+
+    def glue_for(self, rows: int) -> list[pa.Array]:
+        if not self.glue or len(self.glue[0]) < rows:
+            texts = [('","' if i else '{"') + name + '":"' for i, name in enumerate(self.names)]
+            self.glue = [pa.repeat(t, rows) for t in [*texts, '"}']]
+        return [g.slice(0, rows) for g in self.glue]
 
 
 def _header(line: bytes) -> list[str] | None:
@@ -158,12 +169,13 @@ def _seconds(col: pa.Array) -> pa.Array:
     return pc.multiply(_typed(col, pa.int64()), 1_000_000).cast(TIME)
 
 
-def _raw(cols: dict[str, pa.Array]) -> pa.Array:
+def _raw(cols: dict[str, pa.Array], state: _State) -> pa.Array:
     """orjson's text of {name: value}, joined by Arrow; orjson itself only where escaping is needed."""
-    parts: list[object] = []
-    for i, (name, col) in enumerate(cols.items()):
-        parts += [('{"' if i == 0 else '","') + name + '":"', col]
-    raw = pc.binary_join_element_wise(*parts, '"}', "")
+    glue = state.glue_for(len(cols["start"]))
+    parts = [a for pair in zip(glue, cols.values(), strict=False) for a in pair]  # glue has one more
+    raw = pc.binary_join_element_wise(*parts, glue[-1], "")
+    if state.plain:
+        return raw
     odd = functools.reduce(pc.or_, [pc.match_substring_regex(c, _NEEDS_ESCAPE) for c in cols.values()])
     if not pc.any(odd).as_py():
         return raw
@@ -207,7 +219,7 @@ def _table(batch: pa.RecordBatch, state: _State) -> pa.Table:
     start = _seconds(cols["start"])
     end = _seconds(cols["end"]) if "end" in cols else pa.nulls(batch.num_rows, TIME)
     out = {"event_time": start, "event_id": _event_ids(cols), **typed, "start_time": start, "end_time": end}
-    out["raw"] = _raw(cols)
+    out["raw"] = _raw(cols, state)
     return pa.table(out, schema=SCHEMAS["vpcflow"])
 
 
@@ -225,7 +237,7 @@ def _lines(rows: list[int], skipped: list[int]) -> list[int]:
 def parse(data: bytes, kind: str = "vpcflow") -> Parsed:
     names, offset = _layout(data)
     body, issues = _clean_utf8(data, offset)
-    state = _State(names)
+    state = _State(names, plain=not data.translate(None, _SAFE))
     tables = [_table(b, state) for b in _batches(body, state)] if len(body) else []
     table = pa.concat_tables(tables) if tables else SCHEMAS["vpcflow"].empty_table()
     skipped = sorted(line for line, _ in state.skipped)
