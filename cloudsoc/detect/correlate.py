@@ -21,14 +21,20 @@ if TYPE_CHECKING:
     from cloudsoc.detect.rules import Rule
 
 
-def _field(row: dict[str, Any], source: str, name: str, cache: dict[str, Any]) -> str:
+def _field(row: dict[str, Any], source: str, name: str, cache: dict[str, Any]) -> str | None:
+    """A field's value for grouping and counting, case-folded as Sigma compares; None when missing."""
+    value = _raw_field(row, source, name, cache)
+    return None if value is None else value.lower()
+
+
+def _raw_field(row: dict[str, Any], source: str, name: str, cache: dict[str, Any]) -> str | None:
     col = hot_column(source, name)
     if col is not None and row.get(col.name) is not None:
         return str(row[col.name])
     if "raw" not in cache:
         cache["raw"] = orjson.loads(row["raw"]) if row.get("raw") else {}
     found = values_at(cache["raw"], name)
-    return found[0] if found else ""
+    return found[0] if found else None
 
 
 def _inputs(rule: Rule, base: dict[str, list[dict[str, Any]]]) -> pa.Table:
@@ -41,6 +47,8 @@ def _inputs(rule: Rule, base: dict[str, list[dict[str, Any]]]) -> pa.Table:
         for row in base.get(ref.id, []):
             cache: dict[str, Any] = {}
             grp = [_field(row, ref.source, g, cache) for g in corr.group_by]
+            if None in grp:
+                continue  # an event without the group-by field belongs to no group
             cols["rule_idx"].append(idx)
             cols["event_id"].append(row["event_id"])
             cols["t"].append(row["event_time"])

@@ -31,6 +31,7 @@ from sigma.types import (
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
+    SigmaTimestampPart,
     SpecialChars,
 )
 
@@ -47,7 +48,7 @@ class Atom:
 
     field: str
     op: str
-    value: str | float | tuple[str, float] = ""
+    value: str | float | tuple[str, float] | tuple[str, str] = ""
     cased: bool = False
 
 
@@ -101,7 +102,10 @@ def _value(field: str | None, value: object) -> Node:
         return Or(tuple(_value(field, v) for v in value.values))
     if field is None:
         if isinstance(value, SigmaString | SigmaNumber):
-            return Atom("", "keyword", _like(value) if isinstance(value, SigmaString) else f"%{value}%")
+            cased = isinstance(value, SigmaCasedString)
+            return Atom(
+                "", "keyword", _like(value) if isinstance(value, SigmaString) else f"%{value}%", cased
+            )
         raise Unsupported(f"keyword search with {type(value).__name__}")
     if isinstance(value, SigmaString):
         return _string(field, value)
@@ -116,6 +120,8 @@ def _typed(field: str, value: object) -> Node:
         return exists if value.exists else Not(exists)
     if isinstance(value, SigmaBool):
         return Atom(field, "eq", "true" if value.boolean else "false")
+    if isinstance(value, SigmaTimestampPart):
+        raise Unsupported(f"time-part modifiers (|hour, |day, ...) on field {field}")
     if isinstance(value, SigmaNumber):
         return Atom(field, "num", ("=", float(value.number)))
     if isinstance(value, SigmaCompareExpression):
@@ -130,7 +136,9 @@ def _typed(field: str, value: object) -> Node:
     if isinstance(value, SigmaCIDRExpression):
         return Atom(field, "cidr", str(value.network))
     if isinstance(value, SigmaFieldReference):
-        return Atom(field, "fieldref", value.field)
+        mode = ("contains" if value.starts_with and value.ends_with else "startswith" if value.starts_with
+                else "endswith" if value.ends_with else "eq")  # fmt: skip
+        return Atom(field, "fieldref", (value.field, mode))
     raise Unsupported(f"value type {type(value).__name__} on field {field}")
 
 
@@ -160,7 +168,7 @@ def _like(value: SigmaString) -> str:
 
 def fields(node: Node) -> set[str]:
     if isinstance(node, Atom):
-        extra = {str(node.value)} if node.op == "fieldref" else set()
+        extra = {str(node.value[0])} if node.op == "fieldref" and isinstance(node.value, tuple) else set()
         return {node.field, *extra}
     if isinstance(node, Not):
         return fields(node.arg)

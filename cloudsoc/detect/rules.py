@@ -226,8 +226,10 @@ def _correlation(sigma: SigmaCorrelationRule, index: dict[str, Rule]) -> Correla
         corr.field = getattr(cond, "fieldref", None)
         if corr.type == "value_count" and not corr.field:
             raise ValueError("value_count needs condition.field")
-    # temporal kinds: every referenced rule must match in the window; pySigma's default count
-    # condition on them carries no extra meaning.
+    elif not (isinstance(cond, SigmaCorrelationCondition) and cond.op.name == "GTE" and cond.count in (1, len(refs))
+              and (cond.count == len(refs) or "condition" not in sigma.custom_attributes.get("correlation", {}))):  # fmt: skip
+        # cloudsoc's temporal kinds mean "every referenced rule in the window"; refuse other conditions
+        raise Unsupported("temporal correlation with a condition other than all referenced rules")
     return corr
 
 

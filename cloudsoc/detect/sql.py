@@ -57,7 +57,8 @@ class Renderer:
 
     def atom(self, atom: Atom) -> str:
         if atom.op == "keyword":
-            return f"coalesce(raw ILIKE {lit('%' + str(atom.value) + '%')} ESCAPE '\\', FALSE)"
+            op = "LIKE" if atom.cased else "ILIKE"
+            return f"coalesce(raw {op} {lit('%' + str(atom.value) + '%')} ESCAPE '\\', FALSE)"
         expr, col = self.field(atom.field)
         if atom.op in ("null", "exists"):
             present = f"{expr} IS NOT NULL" if col else f"len({expr}) > 0"
@@ -72,19 +73,33 @@ class Renderer:
         return scalar(atom, expr)
 
     def _fieldref(self, atom: Atom) -> str:
+        assert isinstance(atom.value, tuple)
+        other, mode = str(atom.value[0]), str(atom.value[1])
         sides: list[str] = []
-        for name in (atom.field, str(atom.value)):
+        for name in (atom.field, other):
             expr, col = self.field(name)
             as_list = f"list_filter([{expr}], lambda y: y IS NOT NULL)" if col else expr
             sides.append(f"list_transform({as_list}, lambda x: lower(x))")
-        return f"len(list_intersect({sides[0]}, {sides[1]})) > 0"
+        if mode == "eq":
+            return f"len(list_intersect({sides[0]}, {sides[1]})) > 0"
+        test = {
+            "startswith": "starts_with(a, b)",
+            "endswith": "ends_with(a, b)",
+            "contains": "contains(a, b)",
+        }[mode]
+        pairs = f"list_filter({sides[1]}, lambda b: len(list_filter({sides[0]}, lambda a: {test})) > 0)"
+        return f"len({pairs}) > 0"
 
 
 def needs_raw(source: str, node: Node) -> bool:
     if isinstance(node, Atom):
         if node.op == "keyword":
             return True
-        names = [node.field, str(node.value)] if node.op == "fieldref" else [node.field]
+        names = (
+            [node.field, str(node.value[0])]
+            if isinstance(node.value, tuple) and node.op == "fieldref"
+            else [node.field]
+        )
         return any(hot_column(source, n) is None for n in names)
     if isinstance(node, Not):
         return needs_raw(source, node.arg)
