@@ -108,3 +108,17 @@ def test_s3_prefix_through_a_moto_server(home: Home, tmp_path: Path, moto_endpoi
     assert summary.events_ingested == 60
     assert [q.uri for q in summary.quarantined] == ["s3://org-trail/AWSLogs/broken.json.gz"]
     assert ingest(home, ["s3://org-trail/AWSLogs/"]).files_skipped == 4
+
+
+def test_duckdb_catalog_file_sees_the_lake(home: Home, tmp_path: Path) -> None:
+    import duckdb
+
+    write_trail(tmp_path / "in" / "a.json", [record(i) for i in range(7)])
+    ingest(home, [str(tmp_path / "in")])
+    con = duckdb.connect(str(home.lake / "catalog.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM cloudtrail").fetchall() == [(7,)]
+    con.close()
+    write_trail(tmp_path / "in" / "b.json", [record(i) for i in range(7, 10)])
+    ingest(home, [str(tmp_path / "in")])
+    con = duckdb.connect(str(home.lake / "catalog.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM cloudtrail").fetchall() == [(10,)]

@@ -10,7 +10,7 @@ import typer
 
 from cloudsoc.cases import alerts as alert_store
 from cloudsoc.cases.detection import detect_new, hunt, store_matches
-from cloudsoc.cli.output import Output, console, emit_json, emit_table
+from cloudsoc.cli.output import Output, console, emit_json, emit_json_line, emit_table
 from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.errors import CloudSOCError
@@ -94,7 +94,7 @@ def detect(
         summary = detect_new(h, rs, sql)
         n += 1
         if output is Output.json:
-            emit_json(summary.to_dict())
+            emit_json_line(summary.to_dict())
         elif summary.files or not follow:
             a = summary.alerts
             emit_table("detect", ["files", "events", "matches", "new alerts", "updated", "suppressed", "seconds"],

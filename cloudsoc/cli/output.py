@@ -33,6 +33,12 @@ def emit_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def emit_json_line(data: Any) -> None:
+    """One compact object per line: the streaming form (``detect --follow``)."""
+    sys.stdout.write(orjson.dumps(data, default=_default).decode() + "\n")
+    sys.stdout.flush()
+
+
 def emit_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     table = Table(title=title, show_lines=False)
     for c in columns:

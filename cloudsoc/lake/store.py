@@ -31,6 +31,7 @@ SORT_KEYS = {
     "vpcflow": "action, event_time",
 }
 ROW_GROUP = 16_384
+GLOB = "account=*/date=*/*.parquet"
 UNKNOWN = "unknown"
 
 
@@ -52,7 +53,7 @@ class Lake:
         lo = since.date().isoformat() if since else ""
         hi = until.date().isoformat() if until else "9999"
         out = []
-        for path in sorted((self.root / source).glob("account=*/date=*/*.parquet")):
+        for path in sorted((self.root / source).glob(GLOB)):
             day = path.parent.name[5:]
             if lo <= day <= hi:
                 out.append(str(path))
@@ -79,6 +80,7 @@ class Lake:
                         leftover.unlink()
                 self.staging.mkdir(exist_ok=True)
                 yield
+                self._refresh_catalog()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -102,6 +104,26 @@ class Lake:
         files = [self._write_partition(con, source, acct, day) for acct, day in parts]
         con.close()
         return WriteResult(written, table.num_rows - written, [f for f in files if f])
+
+    def _refresh_catalog(self) -> None:
+        """``catalog.duckdb``: views over the partition globs, for DuckDB users outside cloudsoc.
+
+        Globs pick up new files by themselves, so the file is only rebuilt when a source appears;
+        it is replaced by rename, never rewritten in place under a reader.
+        """
+        present = [s for s in SOURCES if next((self.root / s).glob(GLOB), None) is not None]
+        marker = self.root / ".catalog-sources"
+        if marker.exists() and marker.read_text() == ",".join(present):
+            return
+        tmp = self.root / f".catalog-{uuid.uuid4().hex}.duckdb"
+        con = duckdb.connect(str(tmp))
+        for s in present:
+            con.execute(
+                f"CREATE VIEW {s} AS SELECT * FROM read_parquet({sql_str(str(self.root / s / GLOB))})"
+            )
+        con.close()
+        tmp.rename(self.root / "catalog.duckdb")
+        marker.write_text(",".join(present))
 
     def _partition_dir(self, source: str, acct: str, day: str) -> Path:
         return self.root / source / f"account={acct}" / f"date={day}"
