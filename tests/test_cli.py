@@ -50,13 +50,13 @@ def test_ingest_detect_alerts_round_trip(tmp_path: Path) -> None:
     (rules / "alice_describes.py").write_text(PY_RULE)
     code, run = _json(["detect", "--home", home, "--rules", str(rules)])  # one JSON line per run
     assert code == 0 and isinstance(run, dict) and run["alerts"]["new"] == 1
-    code, alerts = _json(["alerts", "list", "--home", home])
+    _, alerts = _json(["alerts", "list", "--home", home])
     assert isinstance(alerts, list)
     [alert] = [a for a in alerts if a["rule_id"] == "alice_describes"]
     assert alert["count"] == 5 and alert["kind"] == "python" and alert["context"]["user"] == "alice"
-    code, shown = _json(["alerts", "show", str(alert["id"]), "--home", home])
+    _, shown = _json(["alerts", "show", str(alert["id"]), "--home", home])
     assert isinstance(shown, dict) and len(shown["event_ids"]) == 5
-    code, rows = _json(["hunt", "--home", home, "--sql", "SELECT count(*) AS n FROM cloudtrail"])
+    _, rows = _json(["hunt", "--home", home, "--sql", "SELECT count(*) AS n FROM cloudtrail"])
     assert rows == [{"n": 5}]
 
 
@@ -75,7 +75,7 @@ def test_rules_list_reports_unloadable_rules_with_file_and_line(tmp_path: Path) 
     (tmp_path / "broken.yml").write_text(
         "title: x\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: [\n"
     )
-    code, data = _json(["rules", "list", "--home", str(tmp_path / "home"), "--rules", str(tmp_path)])
+    _, data = _json(["rules", "list", "--home", str(tmp_path / "home"), "--rules", str(tmp_path)])
     assert isinstance(data, dict)
     [err] = [e for e in data["errors"] if e["path"].endswith("broken.yml")]
     assert err["line"] and "YAML" in err["reason"]

@@ -49,7 +49,7 @@ def _scalar(a: Atom, v: str) -> bool:
         return re.search(str(a.value), v) is not None
     if a.op == "num":
         assert isinstance(a.value, tuple)
-        cmp, num = a.value
+        cmp, num = str(a.value[0]), float(a.value[1])
         try:
             x = float(v)
         except ValueError:
@@ -61,6 +61,14 @@ def _scalar(a: Atom, v: str) -> bool:
         except ValueError:
             return False
     return False
+
+
+def _fieldref(mode: str, value: str, other: str) -> bool:
+    if mode == "startswith":
+        return value.startswith(other)
+    if mode == "endswith":
+        return value.endswith(other)
+    return other in value if mode == "contains" else value == other
 
 
 def evaluate(node: Node, event: dict[str, Any]) -> bool:
