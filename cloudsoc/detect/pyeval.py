@@ -30,13 +30,7 @@ def _atom(a: Atom, event: dict[str, Any]) -> bool:
     if a.op == "fieldref":
         assert isinstance(a.value, tuple)
         others = [o.lower() for o in values_at(event, str(a.value[0]))]
-        test = {
-            "eq": str.__eq__,
-            "startswith": str.startswith,
-            "endswith": str.endswith,
-            "contains": str.__contains__,
-        }
-        return any(test[str(a.value[1])](v.lower(), o) for v in vals for o in others)
+        return any(_fieldref(str(a.value[1]), v.lower(), o) for v in vals for o in others)
     return any(_scalar(a, v) for v in vals)
 
 
