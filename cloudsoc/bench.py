@@ -35,7 +35,7 @@ def _input() -> Path:
         t = time.monotonic()
         gen = generate_day(out, events=EVENTS, accounts=20, workers=os.cpu_count() or 2)
         print(
-            f"generated {gen.events:,} events, {gen.bytes / gen.events:.0f} B/event, in {time.monotonic() - t:.1f}s"
+            f"generated {gen.events:,} events, {gen.json_bytes / gen.events:.0f} B of JSON per event, in {time.monotonic() - t:.1f}s"
         )
         (out / ".done").write_text("ok")
     return out

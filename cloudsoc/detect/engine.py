@@ -54,13 +54,17 @@ class Engine:
         udf.register(con)
         matches: list[Match] = []
         base: dict[str, list[dict[str, Any]]] = {}
-        needed = {b.id for r in self.rules if r.correlation for b in r.correlation.rules}
-        for source in sorted({r.source for r in self.rules if r.kind != "correlation"}):
-            rules = [r for r in self.rules if r.source == source and r.kind != "correlation"]
+        plain = [r for r in self.rules if r.kind != "correlation"]
+        inputs = [b for r in self.rules if r.correlation for b in r.correlation.rules]
+        needed = {b.id for b in inputs}
+        extra = {b.id: b for b in inputs if all(b is not r for r in plain)}
+        evaluated = plain + list(extra.values())  # correlation inputs run even when they do not alert
+        for source in sorted({r.source for r in evaluated}):
+            rules = [r for r in evaluated if r.source == source]
             for rule, rows in _Scope(con, source, window).evaluate(rules, needed):
                 if rule.id in needed:
                     base[rule.id] = rows
-                if rule.alert:
+                if rule.alert and rule.id not in extra:
                     matches.extend(_event_match(rule, row, source) for row in rows)
         for rule in (r for r in self.rules if r.correlation):
             matches.extend(correlate(con, rule, base))

@@ -82,8 +82,7 @@ def ingest(
     engine = db.connect(home.database_url)
     lake = Lake(home.lake)
     summary = IngestSummary()
-    own = str(home.root) + os.sep  # never ingest cloudsoc's own files when the home is inside an input
-    objects = [o for o in list_inputs(uris, s3) if not o.uri.startswith(own)]
+    objects = [o for o in list_inputs(uris, s3) if not _own_file(home, o.uri)]
     done = _checkpoints(engine)
     todo = [o for o in objects if done.get(o.uri) != o.fingerprint]
     summary.files = len(objects)
@@ -99,6 +98,12 @@ def ingest(
         _flush(batch, lake, engine, summary)
     summary.seconds = round(time.monotonic() - started, 3)
     return summary
+
+
+def _own_file(home: Home, uri: str) -> bool:
+    """cloudsoc's own data (lake, quarantine, state) is never input, even with the home inside an input."""
+    own = (str(home.lake) + os.sep, str(home.quarantine) + os.sep, str(home.root / "state.db"))
+    return uri.startswith(own)
 
 
 class _Batch:

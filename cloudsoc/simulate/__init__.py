@@ -1,0 +1,1 @@
+"""Simulation: synthetic CloudTrail activity, attack techniques and detection coverage."""
