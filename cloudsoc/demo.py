@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from sqlalchemy import select
 
@@ -22,17 +23,22 @@ console = Console()
 
 def main() -> None:
     home = Home.open(Path(".cloudsoc") / "demo")
-    for stale in ("lake", "quarantine", "state.db", "state.db-wal", "state.db-shm", "input"):
+    for stale in ("lake", "quarantine", "state.db", "state.db-wal", "state.db-shm", "input", "cloudsoc.yaml"):
         p = home.root / stale
         shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
     console.rule("[bold]cloudsoc demo: one day of a six-account organization")
     gen = generate_day(home.root / "input", events=60_000, accounts=6, workers=2)
+    # What Organizations ListAccounts gives a real deployment: shares inside the org are not exfiltration.
+    (home.root / "cloudsoc.yaml").write_text(
+        yaml.safe_dump({"detect": {"placeholders": {"org_accounts": gen.accounts}}})
+    )
+    home = Home.open(home.root)
     console.print(f"generated {gen.events:,} CloudTrail events in {gen.files} delivery files, "
                   f"{len(gen.attacks)} of them from an intruder")  # fmt: skip
     summary = ingest(home, [str(home.root / "input")])
     console.print(f"ingested {summary.events_ingested:,} events in {summary.seconds}s "
                   f"({summary.files_ignored} digest files recognized and skipped)")  # fmt: skip
-    rules = rule_loader.load(home.rule_paths())
+    rules = rule_loader.load(home.rule_paths(), home.settings.detect.placeholders)
     result = detect_new(home, rules)
     console.print(
         f"detected over {result.events:,} events with {len(rules.alerting())} rules in {result.seconds}s"

@@ -39,7 +39,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
     src = trail_dir(tmp_path / "in", files=240, per_file=100)
     home = tmp_path / "home"
     home.mkdir()
-    (home / "cloudsoc.yaml").write_text("ingest:\n  batch_events: 700\n")
+    (home / "cloudsoc.yaml").write_text("ingest:\n  chunk_kb: 64\n")
     rng = random.Random(11)
     kills = 0
     for _ in range(6):

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cloudsoc.cases import alerts as alert_store
-from cloudsoc.cases.detection import detect_new, hunt, store_matches
 from cloudsoc.cli.output import Output, console, emit_json, emit_json_line, emit_table
-from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.errors import CloudSOCError
-from cloudsoc.core.timeutil import parse_time, utcnow
-from cloudsoc.detect import rules as rule_loader
-from cloudsoc.detect.testing import run_tests
-from cloudsoc.lake.ingest import ingest as run_ingest
-from cloudsoc.lake.store import Lake
+
+if TYPE_CHECKING:
+    from cloudsoc.detect.rules import Rule, RuleSet
+
+# Layers are imported inside each command: `ingest` should not pay for the detection engine.
 
 app = typer.Typer(help="cloudsoc: security operations for AWS organizations.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts raised by detections and findings.", no_args_is_help=True)
@@ -35,8 +32,10 @@ def _home(path: Path | None) -> Home:
     return Home.open(path)
 
 
-def _rules(home: Home, extra: list[Path] | None) -> rule_loader.RuleSet:
-    rs = rule_loader.load([*home.rule_paths(), *(extra or [])])
+def _rules(home: Home, extra: list[Path] | None) -> RuleSet:
+    from cloudsoc.detect import rules as rule_loader
+
+    rs = rule_loader.load([*home.rule_paths(), *(extra or [])], home.settings.detect.placeholders)
     for err in rs.errors:
         console.print(f"[yellow]rule not loaded[/] {err}")
     return rs
@@ -47,9 +46,13 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="files, folders or s3://bucket/prefix")],
     home: HomeOpt = None,
     output: OutOpt = Output.table,
-    workers: Annotated[int | None, typer.Option(help="parser processes (default: one per core)")] = None,
+    workers: Annotated[
+        int, typer.Option(help="parser processes (0: the configured number, or one per core)")
+    ] = 0,
 ) -> None:
     """Ingest CloudTrail, GuardDuty, Security Hub and VPC Flow Logs into the lake."""
+    from cloudsoc.lake.ingest import ingest as run_ingest
+
     h = _home(home)
     summary = _with_progress(lambda cb: run_ingest(h, paths, workers=workers, progress=cb), output)
     if output is Output.json:
@@ -86,6 +89,9 @@ def detect(
     cycles: Annotated[int, typer.Option(help="stop after this many runs with --follow (0: never)")] = 0,
 ) -> None:
     """Evaluate the events ingested since the last run and raise alerts."""
+    from cloudsoc.cases.detection import detect_new
+    from cloudsoc.core import db
+
     h = _home(home)
     rs = _rules(h, rules)
     sql = db.connect(h.database_url)
@@ -118,6 +124,10 @@ def hunt_cmd(
     store: Annotated[bool, typer.Option("--store", help="record the matches as alerts")] = False,
 ) -> None:
     """Run rules over stored history, or ad-hoc SQL over the lake."""
+    from cloudsoc.cases.detection import hunt, store_matches
+    from cloudsoc.core.timeutil import parse_time, utcnow
+    from cloudsoc.lake.store import Lake
+
     h = _home(home)
     if sql:
         con = Lake(h.lake).connect()
@@ -146,7 +156,7 @@ def hunt_cmd(
                      len(d["event_ids"])] for d in data])  # type: ignore[arg-type]  # fmt: skip
 
 
-def _pick_rules(h: Home, wanted: list[str]) -> list[rule_loader.Rule]:
+def _pick_rules(h: Home, wanted: list[str]) -> list[Rule]:
     files = [Path(w) for w in wanted if Path(w).exists()]
     rs = _rules(h, files)
     chosen = [rs.by_id(w) for w in wanted if not Path(w).exists()]
@@ -165,6 +175,9 @@ def alerts_list(
     limit: Annotated[int, typer.Option()] = 100,
 ) -> None:
     """List alerts, newest first."""
+    from cloudsoc.cases import alerts as alert_store
+    from cloudsoc.core import db
+
     h = _home(home)
     with db.connect(h.database_url).connect() as conn:
         rows = alert_store.list_alerts(conn, status=None if status == "all" else status, severity=severity,
@@ -180,6 +193,9 @@ def alerts_list(
 @alerts_app.command("show")
 def alerts_show(alert_id: int, home: HomeOpt = None, output: OutOpt = Output.table) -> None:
     """One alert with the ids of every event that produced it."""
+    from cloudsoc.cases import alerts as alert_store
+    from cloudsoc.core import db
+
     h = _home(home)
     with db.connect(h.database_url).connect() as conn:
         row = alert_store.get_alert(conn, alert_id)
@@ -218,8 +234,11 @@ def rules_test(
     output: OutOpt = Output.table,
 ) -> None:
     """Run the test events embedded in each rule; a rule without both kinds of test fails."""
+    from cloudsoc.detect import rules as rule_loader
+    from cloudsoc.detect.testing import run_tests
+
     h = _home(home)
-    rs = rule_loader.load(paths or h.rule_paths())
+    rs = rule_loader.load(paths or h.rule_paths(), h.settings.detect.placeholders)
     results = run_tests(rs)
     failed = [r for r in results if not r.passed]
     if output is Output.json:

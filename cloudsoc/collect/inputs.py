@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from isal import isal_zlib as zlib  # ISA-L: the same format as zlib, about twice as fast
+
 from cloudsoc.core.errors import InputError
 
 S3Factory = Callable[[], Any]
+_GZIP_ERROR: type[Exception] = zlib.error  # type: ignore[assignment]  # isal stubs type it as an instance
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def gunzip(data: bytes) -> bytes:
         d = zlib.decompressobj(wbits=31)
         try:
             out.append(d.decompress(data[pos:]))
-        except zlib.error as exc:
+        except _GZIP_ERROR as exc:
             raise InputError(f"corrupt gzip: {exc}", offset=pos) from exc
         if not d.eof:
             raise InputError("truncated gzip stream", offset=len(data))

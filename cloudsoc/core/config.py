@@ -19,11 +19,13 @@ class DetectSettings(BaseModel):
     rule_paths: list[str] = Field(default_factory=list, description="extra rule files or folders")
     dedup_minutes: int = 60
     follow_interval_seconds: float = 2.0
+    # values of Sigma %placeholders% (|expand); org_accounts: the organization's own account ids
+    placeholders: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class IngestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    batch_events: int = 100_000
+    chunk_kb: int = 4096  # input parsed and staged together by one worker
     workers: int = 0  # 0: one per core
 
 

@@ -7,6 +7,7 @@ values actually present in the scope.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -19,6 +20,7 @@ from sigma.conditions import (
 )
 from sigma.types import (
     CompareOperators,
+    Placeholder,
     SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
@@ -82,33 +84,37 @@ _CMP = {
 }
 
 
-def lower(cond: object) -> Node:
-    """The IR of a parsed pySigma condition tree."""
+Placeholders = Mapping[str, Sequence[str]]
+
+
+def lower(cond: object, placeholders: Placeholders | None = None) -> Node:
+    """The IR of a parsed pySigma condition tree; ``%name%`` placeholders expand to configured lists."""
+    ph = placeholders or {}
     if isinstance(cond, ConditionAND):
-        return And(tuple(lower(a) for a in cond.args))
+        return And(tuple(lower(a, ph) for a in cond.args))
     if isinstance(cond, ConditionOR):
-        return Or(tuple(lower(a) for a in cond.args))
+        return Or(tuple(lower(a, ph) for a in cond.args))
     if isinstance(cond, ConditionNOT):
-        return Not(lower(cond.args[0]))
+        return Not(lower(cond.args[0], ph))
     if isinstance(cond, ConditionFieldEqualsValueExpression):
-        return _value(cond.field, cond.value)
+        return _value(cond.field, cond.value, ph)
     if isinstance(cond, ConditionValueExpression):
-        return _value(None, cond.value)
+        return _value(None, cond.value, ph)
     raise Unsupported(f"condition element {type(cond).__name__}")
 
 
-def _value(field: str | None, value: object) -> Node:
+def _value(field: str | None, value: object, ph: Placeholders) -> Node:
     if isinstance(value, SigmaExpansion):
-        return Or(tuple(_value(field, v) for v in value.values))
+        return Or(tuple(_value(field, v, ph) for v in value.values))
     if field is None:
-        if isinstance(value, SigmaString | SigmaNumber):
+        if isinstance(value, SigmaString):
             cased = isinstance(value, SigmaCasedString)
-            return Atom(
-                "", "keyword", _like(value) if isinstance(value, SigmaString) else f"%{value}%", cased
-            )
+            return Atom("", "keyword", _like(tuple(value.s), cased), cased)
+        if isinstance(value, SigmaNumber):
+            return Atom("", "keyword", f"%{value}%")
         raise Unsupported(f"keyword search with {type(value).__name__}")
     if isinstance(value, SigmaString):
-        return _string(field, value)
+        return _string(field, value, ph)
     return _typed(field, value)
 
 
@@ -142,27 +148,47 @@ def _typed(field: str, value: object) -> Node:
     raise Unsupported(f"value type {type(value).__name__} on field {field}")
 
 
-def _string(field: str, value: SigmaString) -> Atom:
-    if value.contains_placeholder():
-        raise Unsupported(f"placeholder on field {field} needs a value list (|expand is not configured)")
+def _string(field: str, value: SigmaString, ph: Placeholders) -> Node:
     cased = isinstance(value, SigmaCasedString)
-    if value.contains_special():
-        return Atom(field, "like", _like(value), cased)
-    text = "".join(str(p) for p in value.s)  # escapes resolved: "\\*" is a literal star here
+    atoms = [_atom(field, parts, cased) for parts in _expand(tuple(value.s), ph, field)]
+    if len(atoms) == 1:
+        return atoms[0]
+    return Or(tuple(atoms)) if atoms else Const(False)  # an empty list matches nothing
+
+
+def _expand(parts: tuple[object, ...], ph: Placeholders, field: str) -> list[tuple[object, ...]]:
+    """Every variant of a value with its placeholders replaced by the configured values."""
+    out: list[tuple[object, ...]] = [()]
+    for part in parts:
+        if isinstance(part, Placeholder):
+            if part.name not in ph:
+                raise Unsupported(
+                    f"placeholder %{part.name}% on field {field} has no values (detect.placeholders)"
+                )
+            out = [(*o, v) for o in out for v in ph[part.name]]
+        else:
+            out = [(*o, part) for o in out]
+    return out
+
+
+def _atom(field: str, parts: tuple[object, ...], cased: bool) -> Atom:
+    if any(isinstance(p, SpecialChars) for p in parts):
+        return Atom(field, "like", _like(parts, cased), cased)
+    text = "".join(str(p) for p in parts)  # escapes resolved: "\\*" is a literal star here
     return Atom(field, "eq", text if cased else text.lower(), cased)
 
 
-def _like(value: SigmaString) -> str:
+def _like(parts: tuple[object, ...], cased: bool) -> str:
     """A LIKE pattern (escape character ``\\``) for a Sigma string with wildcards."""
     out = []
-    for part in value.s:
+    for part in parts:
         if part == SpecialChars.WILDCARD_MULTI:
             out.append("%")
         elif part == SpecialChars.WILDCARD_SINGLE:
             out.append("_")
         else:
             text = str(part).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            out.append(text if isinstance(value, SigmaCasedString) else text.lower())
+            out.append(text if cased else text.lower())
     return "".join(out)
 
 

@@ -21,9 +21,11 @@ from sigma.rule import SigmaRule
 
 from cloudsoc.core.errors import RuleError
 from cloudsoc.detect.fields import LOGSOURCES
-from cloudsoc.detect.ir import Node, Or, Unsupported, lower
+from cloudsoc.detect.ir import Node, Or, Placeholders, Unsupported, lower
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+# Placeholders every installation has; an empty list matches nothing until it is configured.
+BUILTIN_PLACEHOLDERS: dict[str, list[str]] = {"org_accounts": []}
 _LEVEL = {"informational": "info", "low": "low", "medium": "medium", "high": "high", "critical": "critical"}
 
 
@@ -85,12 +87,14 @@ class RuleSet:
         return [r for r in self.rules if r.alert]
 
 
-def load(paths: list[Path]) -> RuleSet:
+def load(paths: list[Path], placeholders: Placeholders | None = None) -> RuleSet:
+    """Every rule under ``paths``; ``placeholders`` gives the values of ``%name%`` in ``|expand``."""
     out = RuleSet()
     files = _rule_files(paths)
+    values = {**BUILTIN_PLACEHOLDERS, **(placeholders or {})}
     for path in files:
         if path.suffix in (".yml", ".yaml"):
-            _load_yaml(path, out)
+            _load_yaml(path, out, values)
     for path in files:
         if path.suffix == ".py":
             _load_python(path, out)
@@ -115,7 +119,7 @@ def _doc_lines(text: str) -> list[int]:
     return starts
 
 
-def _load_yaml(path: Path, out: RuleSet) -> None:
+def _load_yaml(path: Path, out: RuleSet, placeholders: Placeholders) -> None:
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
@@ -128,7 +132,7 @@ def _load_yaml(path: Path, out: RuleSet) -> None:
     for i, doc in enumerate(docs):
         line = lines[i] if i < len(lines) else 1
         try:
-            rule = _from_doc(path, doc, line, multi)
+            rule = _from_doc(path, doc, line, multi, placeholders)
         except (SigmaError, Unsupported, ValueError, KeyError, TypeError) as exc:
             out.errors.append(RuleError(str(path), _reason(exc), line))
             continue
@@ -143,7 +147,9 @@ def _reason(exc: Exception) -> str:
     return f"{kind}: {exc}"
 
 
-def _from_doc(path: Path, doc: dict[str, Any], line: int, multi: bool) -> Rule | None:
+def _from_doc(
+    path: Path, doc: dict[str, Any], line: int, multi: bool, placeholders: Placeholders
+) -> Rule | None:
     if not isinstance(doc, dict):
         raise ValueError("a rule document must be a mapping")
     version = hashlib.sha256(yaml.safe_dump(doc, sort_keys=True).encode()).hexdigest()[:12]
@@ -174,7 +180,7 @@ def _from_doc(path: Path, doc: dict[str, Any], line: int, multi: bool) -> Rule |
     if key not in LOGSOURCES:
         raise Unsupported(f"log source {key[0]}/{key[1]} is not collected by cloudsoc")
     base.source = LOGSOURCES[key]
-    conds = [lower(c.parsed) for c in sigma.detection.parsed_condition]
+    conds = [lower(c.parsed, placeholders) for c in sigma.detection.parsed_condition]
     base.condition = conds[0] if len(conds) == 1 else Or(tuple(conds))
     return base
 

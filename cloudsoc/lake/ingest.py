@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
 import orjson
-import pyarrow as pa
 from sqlalchemy import Engine, delete, insert, select
 
 from cloudsoc.collect.inputs import InputObject, S3Factory, list_inputs, local_name, read_object
@@ -25,8 +24,8 @@ from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.errors import InputError
 from cloudsoc.core.timeutil import utcnow
-from cloudsoc.lake.store import Lake
-from cloudsoc.normalize.formats import parse
+from cloudsoc.lake.store import Lake, Staged
+from cloudsoc.normalize.formats import SKIPPED, Batch, new_batch, sniff, source_of
 from cloudsoc.normalize.schema import RecordIssue
 
 Progress = Callable[[int, int, int], None]  # objects done, objects total, events stored
@@ -64,10 +63,18 @@ class IngestSummary:
 
 @dataclass
 class _Loaded:
+    """One input object after parsing (its events travel separately, staged in the lake)."""
+
     obj: InputObject
     kind: str
-    table: pa.Table | None = None
+    events: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+
+
+@dataclass
+class _Chunk:
+    loaded: list[_Loaded]
+    staged: list[Staged]
 
 
 def ingest(
@@ -75,7 +82,7 @@ def ingest(
     uris: list[str],
     *,
     s3: S3Factory | None = None,
-    workers: int | None = None,
+    workers: int = 0,
     progress: Progress | None = None,
 ) -> IngestSummary:
     started = time.monotonic()
@@ -87,15 +94,14 @@ def ingest(
     todo = [o for o in objects if done.get(o.uri) != o.fingerprint]
     summary.files = len(objects)
     summary.files_skipped = len(objects) - len(todo)
-    batch = _Batch(home.settings.ingest.batch_events)
+    chunks = _chunks(todo, home.settings.ingest.chunk_kb * 1024)
     with lake.writer():
-        for n, loaded in enumerate(_load_all(todo, home.quarantine, s3, workers), 1):
-            batch.add(loaded)
-            if batch.full():
-                _flush(batch, lake, engine, summary)
+        finished = 0
+        for chunk in _load_all(chunks, lake, home.quarantine, s3, workers or home.settings.ingest.workers):
+            _commit(chunk, lake, engine, summary)
+            finished += len(chunk.loaded)
             if progress:
-                progress(n, len(todo), summary.events_ingested + batch.rows)
-        _flush(batch, lake, engine, summary)
+                progress(finished, len(todo), summary.events_ingested)
     summary.seconds = round(time.monotonic() - started, 3)
     return summary
 
@@ -106,49 +112,40 @@ def _own_file(home: Home, uri: str) -> bool:
     return uri.startswith(own)
 
 
-class _Batch:
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.loaded: list[_Loaded] = []
-        self.rows = 0
-
-    def add(self, loaded: _Loaded) -> None:
-        self.loaded.append(loaded)
-        self.rows += loaded.table.num_rows if loaded.table is not None else 0
-
-    def full(self) -> bool:
-        return self.rows >= self.limit
-
-    def tables(self) -> dict[str, list[pa.Table]]:
-        out: dict[str, list[pa.Table]] = {}
-        for item in self.loaded:
-            if item.table is not None and item.table.num_rows:
-                out.setdefault(_source_of(item.kind), []).append(item.table)
-        return out
+def _chunks(objects: list[InputObject], limit: int) -> list[list[InputObject]]:
+    """Consecutive objects (CloudTrail's layout keeps an account's files together) up to ``limit`` bytes."""
+    chunks: list[list[InputObject]] = []
+    size = limit
+    for obj in objects:
+        if size >= limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(obj)
+        size += obj.size
+    return chunks
 
 
-def _source_of(kind: str) -> str:
-    return kind.split("-", 1)[0]
-
-
-def _flush(batch: _Batch, lake: Lake, engine: Engine, summary: IngestSummary) -> None:
-    for source, tables in batch.tables().items():
-        result = lake.write(source, pa.concat_tables(tables))
-        summary.events_ingested += result.written
-        summary.duplicates_skipped += result.duplicates
-        summary.by_source[source] = summary.by_source.get(source, 0) + result.written
+def _commit(chunk: _Chunk, lake: Lake, engine: Engine, summary: IngestSummary) -> None:
+    """Move a chunk's staged files into the lake (dropping events it holds), then checkpoint its inputs."""
+    result = lake.commit(chunk.staged)
+    summary.events_ingested += result.written
+    summary.duplicates_skipped += result.duplicates
+    for source, n in result.by_source.items():
+        summary.by_source[source] = summary.by_source.get(source, 0) + n
     now = utcnow()
+    uris = [item.obj.uri for item in chunk.loaded]
+    rows = [_checkpoint_row(item, now) for item in chunk.loaded]
+    quarantined = [q for item in chunk.loaded for q in item.quarantined]
+    summary.quarantined.extend(quarantined)
+    summary.files_ignored += sum(item.kind == "ignored" for item in chunk.loaded)
     with engine.begin() as conn:
-        for item in batch.loaded:
-            summary.quarantined.extend(item.quarantined)
-            summary.files_ignored += item.kind == "ignored"
-            conn.execute(delete(db.ingest_files).where(db.ingest_files.c.uri == item.obj.uri))
-            conn.execute(delete(db.quarantine).where(db.quarantine.c.uri == item.obj.uri))
-            conn.execute(insert(db.ingest_files).values(**_checkpoint_row(item, now)))
-            for q in item.quarantined:
-                conn.execute(insert(db.quarantine).values(at=now, **asdict(q)))
-    batch.loaded.clear()
-    batch.rows = 0
+        for i in range(0, len(uris), 500):
+            conn.execute(delete(db.ingest_files).where(db.ingest_files.c.uri.in_(uris[i : i + 500])))
+            conn.execute(delete(db.quarantine).where(db.quarantine.c.uri.in_(uris[i : i + 500])))
+        if rows:
+            conn.execute(insert(db.ingest_files), rows)
+        if quarantined:
+            conn.execute(insert(db.quarantine), [{"at": now, **asdict(q)} for q in quarantined])
 
 
 def _checkpoint_row(item: _Loaded, now: object) -> dict[str, object]:
@@ -156,9 +153,8 @@ def _checkpoint_row(item: _Loaded, now: object) -> dict[str, object]:
     status = "quarantined" if whole else "partial" if item.quarantined else "done"
     if item.kind == "ignored":
         status = "skipped"
-    events = item.table.num_rows if item.table is not None else 0
     return {"uri": item.obj.uri, "fingerprint": item.obj.fingerprint, "kind": item.kind,
-            "status": status, "events": events, "done_at": now}  # fmt: skip
+            "status": status, "events": item.events, "done_at": now}  # fmt: skip
 
 
 def _checkpoints(engine: Engine) -> dict[str, str]:
@@ -168,48 +164,73 @@ def _checkpoints(engine: Engine) -> dict[str, str]:
 
 
 def _load_all(
-    objects: list[InputObject], qdir: Path, s3: S3Factory | None, workers: int | None
-) -> Iterator[_Loaded]:
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    if n <= 1 or len(objects) < 8:
-        yield from (_load(o, qdir, s3) for o in objects)
+    chunks: list[list[InputObject]], lake: Lake, qdir: Path, s3: S3Factory | None, workers: int | None
+) -> Iterator[_Chunk]:
+    n = workers or os.cpu_count() or 1
+    if n <= 1 or len(chunks) < 2:
+        yield from (_load_chunk(c, lake.root, qdir, s3) for c in chunks)
         return
-    ctx = get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-        yield from _bounded_map(pool, objects, qdir, s3, window=4 * n)
+    with ProcessPoolExecutor(max_workers=n, mp_context=get_context("forkserver")) as pool:
+        yield from _bounded_map(pool, chunks, lake, qdir, s3, window=2 * n)
 
 
 def _bounded_map(
-    pool: ProcessPoolExecutor, objects: Iterable[InputObject], qdir: Path, s3: S3Factory | None, window: int
-) -> Iterator[_Loaded]:
-    """Results in input order with at most ``window`` objects in flight (bounded memory)."""
-    pending = []
-    for obj in objects:
-        pending.append(pool.submit(_load, obj, qdir, s3))
+    pool: ProcessPoolExecutor,
+    chunks: list[list[InputObject]],
+    lake: Lake,
+    qdir: Path,
+    s3: S3Factory | None,
+    window: int,
+) -> Iterator[_Chunk]:
+    """Chunks as they finish, with at most ``window`` in flight (bounded memory)."""
+    pending: set[Future[_Chunk]] = set()
+    for chunk in chunks:
+        pending.add(pool.submit(_load_chunk, chunk, lake.root, qdir, s3))
         if len(pending) >= window:
-            yield pending.pop(0).result()
-    for fut in pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (f.result() for f in done)
+    for fut in as_completed(pending):
         yield fut.result()
 
 
-def _load(obj: InputObject, qdir: Path, s3: S3Factory | None) -> _Loaded:
-    """Read and parse one object; every problem becomes a quarantine entry, never an exception."""
-    data = b""
-    try:
-        data = read_object(obj, s3)
-        parsed = parse(local_name(obj.uri), data)
-    except InputError as exc:
-        stored = _keep_file(qdir, obj, data, exc.reason)
-        return _Loaded(
-            obj, "quarantined", None, [Quarantined(obj.uri, exc.reason, exc.record, exc.offset, stored)]
-        )
-    except OSError as exc:
-        return _Loaded(obj, "quarantined", None, [Quarantined(obj.uri, f"unreadable: {exc}")])
-    if isinstance(parsed, str):
-        return _Loaded(obj, "ignored")
-    stored = _keep_records(qdir, obj, parsed.issues) if parsed.issues else ""
-    issues = [Quarantined(obj.uri, i.reason, i.index, None, stored) for i in parsed.issues]
-    return _Loaded(obj, parsed.source, parsed.table, issues)
+def _load_chunk(objects: list[InputObject], lake_root: Path, qdir: Path, s3: S3Factory | None) -> _Chunk:
+    """Parse a group of objects and stage their events as sorted partition files (in a worker)."""
+    loaded: list[_Loaded] = []
+    batches: dict[str, Batch] = {}
+    handles: list[tuple[_Loaded, str, int]] = []
+    for obj in objects:
+        data = b""
+        try:
+            data = read_object(obj, s3)
+            kind = sniff(local_name(obj.uri), data)
+            if kind in SKIPPED:
+                loaded.append(_Loaded(obj, "ignored"))
+                continue
+            source = source_of(kind)
+            batch = batches.setdefault(source, new_batch(source))
+            handles.append((_Loaded(obj, source), source, batch.add(data, kind)))
+        except InputError as exc:
+            stored = _keep_file(qdir, obj, data, exc.reason)
+            loaded.append(
+                _Loaded(
+                    obj, "quarantined", 0, [Quarantined(obj.uri, exc.reason, exc.record, exc.offset, stored)]
+                )
+            )
+        except OSError as exc:
+            loaded.append(_Loaded(obj, "quarantined", 0, [Quarantined(obj.uri, f"unreadable: {exc}")]))
+    lake = Lake(lake_root)
+    staged: list[Staged] = []
+    results = {}
+    for source, batch in batches.items():
+        table, results[source] = batch.finish()
+        staged.extend(lake.stage(source, table))
+    for item, source, handle in handles:
+        parsed = results[source][handle]
+        item.events = parsed.kept
+        stored = _keep_records(qdir, item.obj, parsed.issues) if parsed.issues else ""
+        item.quarantined = [Quarantined(item.obj.uri, i.reason, i.index, None, stored) for i in parsed.issues]
+        loaded.append(item)
+    return _Chunk(loaded, staged)
 
 
 def _slot(qdir: Path, obj: InputObject, suffix: str) -> Path:

@@ -15,21 +15,28 @@ import fcntl
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from cloudsoc.normalize.schema import SCHEMAS, SOURCES
 
-SORT_KEYS = {
-    "cloudtrail": "event_source, event_name, event_time",
-    "guardduty": "finding_type, event_time",
-    "securityhub": "product_name, event_time",
-    "vpcflow": "action, event_time",
+SORT_KEYS: dict[str, list[tuple[str, str]]] = {
+    source: [(c, "ascending") for c in cols]
+    for source, cols in {
+        "cloudtrail": ["event_source", "event_name", "event_time"],
+        "guardduty": ["finding_type", "event_time"],
+        "securityhub": ["product_name", "event_time"],
+        "vpcflow": ["action", "event_time"],
+    }.items()
 }
+# columns with (nearly) one value per row gain nothing from dictionary encoding
+UNIQUE_COLUMNS = {"event_id", "raw", "finding_id", "event_time", "start_time", "end_time"}
 ROW_GROUP = 16_384
 GLOB = "account=*/date=*/*.parquet"
 UNKNOWN = "unknown"
@@ -40,12 +47,25 @@ class WriteResult:
     written: int
     duplicates: int
     files: list[str]
+    by_source: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Staged:
+    """A sorted partition file waiting in staging, with the event ids it holds."""
+
+    source: str
+    acct: str
+    day: str
+    path: Path
+    ids: pa.ChunkedArray
 
 
 class Lake:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.staging = root / "_staging"
+        self._seen: dict[tuple[str, str, str], set[str]] = {}
 
     # ---- reading -------------------------------------------------------------------------
     def files(self, source: str, since: datetime | None = None, until: datetime | None = None) -> list[str]:
@@ -74,6 +94,7 @@ class Lake:
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".write.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            self._seen.clear()  # another writer may have added events since our last session
             try:
                 if self.staging.exists():
                     for leftover in self.staging.iterdir():
@@ -86,24 +107,72 @@ class Lake:
 
     def write(self, source: str, table: pa.Table) -> WriteResult:
         """Store the events not stored yet; call inside ``writer()``."""
+        return self.commit(self.stage(source, table))
+
+    def stage(self, source: str, table: pa.Table) -> list[Staged]:
+        """Sorted partition files of ``table`` under staging (safe to run in worker processes)."""
         if table.num_rows == 0:
-            return WriteResult(0, 0, [])
-        con = duck()
-        con.register("incoming", table)
-        con.execute(
-            f"""CREATE TEMP TABLE batch AS
-                SELECT *, coalesce(account_id, '{UNKNOWN}') AS _acct, strftime(event_time, '%Y-%m-%d') AS _day
-                FROM incoming QUALIFY row_number() OVER (PARTITION BY event_id) = 1"""
-        )
-        parts = con.execute("SELECT DISTINCT _acct, _day FROM batch").fetchall()
-        existing = [f for acct, day in parts for f in self._partition_files(source, acct, day)]
-        if existing:
-            con.execute("CREATE TEMP TABLE seen AS SELECT event_id FROM read_parquet(?)", [existing])
-            con.execute("DELETE FROM batch WHERE event_id IN (SELECT event_id FROM seen)")
-        written = con.execute("SELECT count(*) FROM batch").fetchall()[0][0]
-        files = [self._write_partition(con, source, acct, day) for acct, day in parts]
-        con.close()
-        return WriteResult(written, table.num_rows - written, [f for f in files if f])
+            return []
+        accts = pc.fill_null(table["account_id"], UNKNOWN)
+        days = pc.strftime(table["event_time"], "%Y-%m-%d")
+        # one contiguous copy first: sorting a table of hundreds of small chunks is much slower
+        rows = table.append_column("_acct", accts).append_column("_day", days).combine_chunks()
+        rows = rows.sort_by([("_acct", "ascending"), ("_day", "ascending"), *SORT_KEYS[source]])
+        staged = []
+        for start, stop in _runs(rows["_acct"].to_pylist(), rows["_day"].to_pylist()):
+            part = rows.slice(start, stop - start)
+            acct, day = part["_acct"][0].as_py(), part["_day"][0].as_py()
+            path = self.staging / f"part-{uuid.uuid4().hex}.parquet"
+            _write_parquet(part.drop_columns(["_acct", "_day"]), path)
+            staged.append(Staged(source, acct, day, path, part["event_id"]))
+        return staged
+
+    def commit(self, staged: list[Staged]) -> WriteResult:
+        """Move staged files into their partitions, without the events the lake already holds.
+
+        The common case (nothing seen before) is a rename; a file with some known events is
+        rewritten without them. Call inside ``writer()``: this process decides alone what is new.
+        """
+        result = WriteResult(0, 0, [])
+        for f in staged:
+            ids = f.ids.to_pylist()
+            keep = self._fresh(f.source, ids, f.acct, f.day)
+            result.duplicates += len(ids) - len(keep)
+            if not keep:
+                f.path.unlink()
+                continue
+            if len(keep) < len(ids):
+                table = pq.read_table(f.path).take(pa.array(keep, pa.int64()))
+                _write_parquet(table, f.path)
+            final = self._partition_dir(f.source, f.acct, f.day) / f.path.name
+            final.parent.mkdir(parents=True, exist_ok=True)
+            f.path.rename(final)
+            result.written += len(keep)
+            result.by_source[f.source] = result.by_source.get(f.source, 0) + len(keep)
+            result.files.append(str(final))
+        return result
+
+    def _fresh(self, source: str, ids: list[str], acct: str, day: str) -> list[int]:
+        """Positions of the first copy of each event the partition does not hold yet.
+
+        A partition's ids are read once per writer session and then kept in memory: within a
+        session this process is the only writer.
+        """
+        seen = self._seen.get((source, acct, day))
+        if seen is None:
+            seen = self._seen[(source, acct, day)] = self._stored_ids(source, acct, day)
+        keep = []
+        for i, event_id in enumerate(ids):
+            if event_id not in seen:
+                seen.add(event_id)
+                keep.append(i)
+        return keep
+
+    def _stored_ids(self, source: str, acct: str, day: str) -> set[str]:
+        files = self._partition_files(source, acct, day)
+        if not files:
+            return set()
+        return set(pq.read_table(files, columns=["event_id"])["event_id"].to_pylist())
 
     def _refresh_catalog(self) -> None:
         """``catalog.duckdb``: views over the partition globs, for DuckDB users outside cloudsoc.
@@ -131,23 +200,6 @@ class Lake:
     def _partition_files(self, source: str, acct: str, day: str) -> list[str]:
         return [str(p) for p in sorted(self._partition_dir(source, acct, day).glob("*.parquet"))]
 
-    def _write_partition(self, con: duckdb.DuckDBPyConnection, source: str, acct: str, day: str) -> str:
-        name = f"part-{uuid.uuid4().hex}.parquet"
-        tmp = self.staging / name
-        cols = ", ".join(SCHEMAS[source].names)
-        n = con.execute(
-            f"""COPY (SELECT {cols} FROM batch WHERE _acct = ? AND _day = ? ORDER BY {SORT_KEYS[source]})
-                TO {sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})""",
-            [acct, day],
-        ).fetchall()[0]
-        if not n or n[0] == 0:
-            tmp.unlink(missing_ok=True)
-            return ""
-        final = self._partition_dir(source, acct, day) / name
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp.rename(final)
-        return str(final)
-
 
 def duck() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection that reads and writes times in UTC."""
@@ -170,3 +222,19 @@ def define_view(con: duckdb.DuckDBPyConnection, source: str, files: list[str]) -
 def sql_str(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def _runs(accts: list[str], days: list[str]) -> list[tuple[int, int]]:
+    """[start, stop) of each run of equal (account, day) in sorted rows."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(accts) + 1):
+        if i == len(accts) or accts[i] != accts[start] or days[i] != days[start]:
+            runs.append((start, i))
+            start = i
+    return runs
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd", compression_level=1, row_group_size=ROW_GROUP,
+                   use_dictionary=[c for c in table.column_names if c not in UNIQUE_COLUMNS])  # fmt: skip

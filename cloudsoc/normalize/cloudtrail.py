@@ -12,24 +12,42 @@ import msgspec
 import pyarrow as pa
 
 from cloudsoc.core.errors import InputError
-from cloudsoc.normalize.formats import PARSERS
+from cloudsoc.normalize.formats import BATCHES, PARSERS
 from cloudsoc.normalize.schema import SCHEMAS, Parsed, RecordIssue, to_timestamps, to_utf8
 
 Scalar = str | int | float | bool | None
 
 
-class _Identity(msgspec.Struct):
+class _Issuer(msgspec.Struct, gc=False):
+    type: Scalar = None
+    arn: Scalar = None
+
+
+class _Attributes(msgspec.Struct, gc=False):
+    mfaAuthenticated: Scalar = None
+
+
+class _Session(msgspec.Struct, gc=False):
+    sessionIssuer: _Issuer | Scalar | list[object] = None
+    attributes: _Attributes | Scalar | list[object] = None
+
+
+class _Identity(msgspec.Struct, gc=False):
     type: Scalar = None
     arn: Scalar = None
     accountId: Scalar = None
-    principalId: Scalar = None
+    userName: Scalar = None
+    accessKeyId: Scalar = None
+    invokedBy: Scalar = None
+    sessionContext: _Session | Scalar | list[object] = None
 
 
-class _Hot(msgspec.Struct):
+class _Hot(msgspec.Struct, gc=False):
     eventTime: Scalar = None
     eventID: Scalar = None
     eventSource: Scalar = None
     eventName: Scalar = None
+    eventType: Scalar = None
     awsRegion: Scalar = None
     recipientAccountId: Scalar = None
     userIdentity: _Identity | Scalar | list[object] = None
@@ -37,6 +55,13 @@ class _Hot(msgspec.Struct):
     userAgent: Scalar = None
     errorCode: Scalar = None
     readOnly: Scalar = None
+
+
+_NO_IDENTITY = _Identity()
+_NO_SESSION = _Session()
+_NO_ISSUER = _Issuer()
+_NO_ATTRIBUTES = _Attributes()
+_EMPTY = SCHEMAS["cloudtrail"].empty_table()
 
 
 class _Delivery(msgspec.Struct):
@@ -59,14 +84,6 @@ def _flag(v: Scalar) -> bool | None:
     if isinstance(v, bool) or v is None:
         return v
     return str(v).strip().lower() == "true"
-
-
-def _agent(v: Scalar) -> str | None:
-    s = _text(v)
-    # Some services wrap the user agent in brackets: "[aws-cli/2.0 ...]".
-    if s and s.startswith("[") and s.endswith("]"):
-        return s[1:-1]
-    return s
 
 
 def split_records(data: bytes, kind: str) -> list[msgspec.Raw]:
@@ -106,41 +123,90 @@ def _offset(exc: Exception) -> int | None:
     return None
 
 
+class CloudTrailBatch:
+    """Records of many objects, turned into columns a few thousand at a time.
+
+    Building columns per piece rather than per object saves the fixed cost of small delivery
+    files; pieces stay small so the decompressed objects behind them can be freed early.
+    """
+
+    PIECE = 8192
+
+    def __init__(self) -> None:
+        self._hots: list[_Hot] = []
+        self._raws: list[msgspec.Raw] = []
+        self._where: list[tuple[int, int]] = []  # (handle, record index) of every pending record
+        self._pieces: list[pa.Table] = []
+        self._objects: list[Parsed] = []
+
+    def add(self, data: bytes, kind: str) -> int:
+        records = split_records(data, kind)
+        handle = len(self._objects)
+        issues: list[RecordIssue] = []
+        for i, raw in enumerate(records):
+            try:
+                hot = _hot.decode(raw)
+                reason = "" if isinstance(hot.eventTime, str) else "no eventTime"
+            except UnicodeDecodeError:
+                reason = "record is not valid UTF-8"
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                reason = str(exc)
+            if reason:
+                issues.append(RecordIssue(i, f"record {i}: {reason}", bytes(raw).decode("utf-8", "replace")))
+                continue
+            self._hots.append(hot)
+            self._raws.append(raw)
+            self._where.append((handle, i))
+        self._objects.append(Parsed("cloudtrail", _EMPTY, issues, len(records) - len(issues)))
+        if len(self._hots) >= self.PIECE:
+            self._build()
+        return handle
+
+    def _build(self) -> None:
+        table, bad = _table(self._hots, self._raws)
+        for row, reason in sorted(bad.items()):
+            handle, i = self._where[row]
+            raw = bytes(self._raws[row]).decode("utf-8", "replace")
+            self._objects[handle].issues.append(RecordIssue(i, f"record {i}: {reason}", raw))
+            self._objects[handle].records -= 1
+        if bad:
+            table = table.filter(pa.array([i not in bad for i in range(table.num_rows)]))
+        self._pieces.append(table)
+        self._hots, self._raws, self._where = [], [], []
+
+    def finish(self) -> tuple[pa.Table, dict[int, Parsed]]:
+        if self._hots or not self._pieces:
+            self._build()
+        return pa.concat_tables(self._pieces), dict(enumerate(self._objects))
+
+
 def parse(data: bytes, kind: str = "cloudtrail") -> Parsed:
-    records = split_records(data, kind)
-    hots: list[_Hot] = []
-    raws: list[bytes] = []
-    index: list[int] = []
-    issues: list[RecordIssue] = []
-    for i, raw in enumerate(records):
-        try:
-            hot = _hot.decode(raw)
-        except UnicodeDecodeError:
-            issues.append(
-                RecordIssue(
-                    i, f"record {i}: record is not valid UTF-8", bytes(raw).decode("utf-8", "replace")
-                )
-            )
-            continue
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            issues.append(RecordIssue(i, f"record {i}: {exc}", bytes(raw).decode("utf-8", "replace")))
-            continue
-        if not isinstance(hot.eventTime, str):
-            issues.append(RecordIssue(i, f"record {i}: no eventTime", bytes(raw).decode("utf-8", "replace")))
-            continue
-        hots.append(hot)
-        raws.append(bytes(raw))
-        index.append(i)
-    return Parsed("cloudtrail", _table(hots, raws, index, issues), issues)
+    batch = CloudTrailBatch()
+    batch.add(data, kind)
+    table, parsed = batch.finish()
+    return Parsed("cloudtrail", table, parsed[0].issues)
 
 
-def _event_id(hot: _Hot, raw: bytes) -> str:
+def _event_id(hot: _Hot, raw: msgspec.Raw) -> str:
     # A record without eventID still gets a stable identity, so re-ingesting it adds nothing.
     return _text(hot.eventID) or "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def _table(hots: list[_Hot], raws: list[bytes], index: list[int], issues: list[RecordIssue]) -> pa.Table:
-    ids = [h.userIdentity if isinstance(h.userIdentity, _Identity) else _Identity() for h in hots]
+def _col(values: list[Scalar]) -> pa.Array:
+    """A string column; values that are not text (numbers, booleans) are written as JSON writes them."""
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([_text(v) for v in values], pa.string())
+
+
+def _table(hots: list[_Hot], raws: list[msgspec.Raw]) -> tuple[pa.Table, dict[int, str]]:
+    """The columns of decoded records, and the rows that cannot be kept with the reason."""
+    # inline type checks: a helper call per nested object costs more than the decoding
+    ids = [u if type(u := h.userIdentity) is _Identity else _NO_IDENTITY for h in hots]
+    sessions = [c if type(c := u.sessionContext) is _Session else _NO_SESSION for u in ids]
+    issuers = [i if type(i := s.sessionIssuer) is _Issuer else _NO_ISSUER for s in sessions]
+    attributes = [a if type(a := s.attributes) is _Attributes else _NO_ATTRIBUTES for s in sessions]
     times, bad_times = to_timestamps(pa.array([h.eventTime for h in hots], pa.string()))
     bad = {i: f"unreadable eventTime {hots[i].eventTime!r}" for i in bad_times}
     raw_col, bad_text = to_utf8(raws)
@@ -148,27 +214,29 @@ def _table(hots: list[_Hot], raws: list[bytes], index: list[int], issues: list[R
     cols = {
         "event_time": times,
         "event_id": [_event_id(h, r) for h, r in zip(hots, raws, strict=True)],
-        "account_id": [_text(h.recipientAccountId or u.accountId) for h, u in zip(hots, ids, strict=True)],
-        "region": [_text(h.awsRegion) for h in hots],
-        "event_source": [_text(h.eventSource) for h in hots],
-        "event_name": [_text(h.eventName) for h in hots],
-        "principal_arn": [_text(u.arn) for u in ids],
-        "principal_type": [_text(u.type) for u in ids],
-        "source_ip": [_text(h.sourceIPAddress) for h in hots],
-        "user_agent": [_agent(h.userAgent) for h in hots],
-        "error_code": [_text(h.errorCode) for h in hots],
+        "account_id": _col([h.recipientAccountId or u.accountId for h, u in zip(hots, ids, strict=True)]),
+        "region": _col([h.awsRegion for h in hots]),
+        "event_source": _col([h.eventSource for h in hots]),
+        "event_name": _col([h.eventName for h in hots]),
+        "event_type": _col([h.eventType for h in hots]),
+        "recipient_account_id": _col([h.recipientAccountId for h in hots]),
+        "principal_arn": _col([u.arn for u in ids]),
+        "principal_type": _col([u.type for u in ids]),
+        "user_name": _col([u.userName for u in ids]),
+        "access_key_id": _col([u.accessKeyId for u in ids]),
+        "invoked_by": _col([u.invokedBy for u in ids]),
+        "session_issuer_type": _col([i.type for i in issuers]),
+        "session_issuer_arn": _col([i.arn for i in issuers]),
+        "mfa_authenticated": _col([a.mfaAuthenticated for a in attributes]),
+        "source_ip": _col([h.sourceIPAddress for h in hots]),
+        "user_agent": _col([h.userAgent for h in hots]),
+        "error_code": _col([h.errorCode for h in hots]),
         "read_only": [_flag(h.readOnly) for h in hots],
         "raw": raw_col,
     }
-    table = pa.table(cols, schema=SCHEMAS["cloudtrail"])
-    if not bad:
-        return table
-    for i, reason in sorted(bad.items()):
-        issues.append(
-            RecordIssue(index[i], f"record {index[i]}: {reason}", raws[i].decode("utf-8", "replace"))
-        )
-    return table.filter(pa.array([i not in bad for i in range(len(hots))]))
+    return pa.table(cols, schema=SCHEMAS["cloudtrail"]), bad
 
 
 for _kind in ("cloudtrail", "cloudtrail-array", "cloudtrail-jsonl", "cloudtrail-eventbridge"):
     PARSERS.register(_kind)(parse)
+BATCHES.register("cloudtrail")(CloudTrailBatch)

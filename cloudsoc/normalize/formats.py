@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Protocol
+
+import pyarrow as pa
 
 from cloudsoc.core.errors import InputError
 from cloudsoc.core.registry import Registry
@@ -95,3 +98,41 @@ def parse(name: str, data: bytes) -> Parsed | str:
     if kind in SKIPPED:
         return kind
     return PARSERS.get(kind)(data, kind)
+
+
+def source_of(kind: str) -> str:
+    """The lake source of a kind: ``cloudtrail-jsonl`` -> ``cloudtrail``."""
+    return kind.split("-", 1)[0]
+
+
+class Batch(Protocol):
+    """Objects of one source parsed together into one table (ingest builds a table per chunk)."""
+
+    def add(self, data: bytes, kind: str) -> int:
+        """Parse one object (all or nothing: InputError leaves the batch unchanged); its handle."""
+
+    def finish(self) -> tuple[pa.Table, dict[int, Parsed]]:
+        """The table of every good record, and per handle its issues and record count."""
+
+
+class TableBatch:
+    """A Batch for sources whose parser builds one table per object."""
+
+    def __init__(self) -> None:
+        self._parsed: list[Parsed] = []
+
+    def add(self, data: bytes, kind: str) -> int:
+        self._parsed.append(PARSERS.get(kind)(data, kind))
+        return len(self._parsed) - 1
+
+    def finish(self) -> tuple[pa.Table, dict[int, Parsed]]:
+        table = pa.concat_tables([p.table for p in self._parsed])
+        return table, dict(enumerate(self._parsed))
+
+
+# source -> Batch factory, for sources with a faster whole-chunk path (CloudTrail)
+BATCHES: Registry[Callable[[], Batch]] = Registry("batch", "cloudsoc.normalize")
+
+
+def new_batch(source: str) -> Batch:
+    return BATCHES.get(source)() if source in BATCHES.names() else TableBatch()

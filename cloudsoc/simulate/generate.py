@@ -62,6 +62,7 @@ class GenerateResult:
     attacks: list[dict[str, str]] = field(default_factory=list)  # name, account_id, event_id, event_name
     digests: int = 0
     json_bytes: int = 0  # uncompressed JSON size of the log files
+    accounts: list[str] = field(default_factory=list)  # the organization's account ids
 
 
 # ------------------------------------------------------------------------------------------ the org
@@ -1273,6 +1274,7 @@ def generate_day(
         attacks=scripts[1].attacks() if attacks else [],
         digests=digests,
         json_bytes=sum(f.json_size for f in files),
+        accounts=list(org.ids),
     )
 
 
