@@ -20,7 +20,7 @@ A = db.alerts.c
 class RecordStats:
     new: int = 0
     updated: int = 0
-    suppressed: int = 0
+    suppressed: int = 0  # events silenced by a suppression
     unchanged: int = 0  # every event already belonged to an alert of the rule
 
     def add(self, other: RecordStats) -> None:
@@ -46,7 +46,7 @@ def record(
         fields = {"account_id": m.account_id, "region": m.region, "principal": m.principal, "group": m.group}
         sup = suppressions.find(m.rule.id, fields, now)
         if sup is not None:
-            _count_hit(conn, sup.id, now)
+            _count_hit(conn, sup.id, len(fresh), now)
         alert_id = _existing(conn, m, window, "suppressed" if sup else "open")
         if alert_id is None:
             alert_id = _insert(conn, m, now, sup.id if sup else None)
@@ -54,7 +54,7 @@ def record(
         else:
             _update(conn, alert_id, m, len(fresh), now)
             stats.updated += sup is None
-        stats.suppressed += sup is not None
+        stats.suppressed += len(fresh) if sup else 0
         conn.execute(insert(db.alert_events), [
             {"rule_id": m.rule.id, "event_id": e, "alert_id": alert_id, "event_time": _aware(m.first_seen)}
             for e in fresh
@@ -115,13 +115,15 @@ def _update(conn: Connection, alert_id: int, m: Match, fresh: int, now: datetime
     conn.execute(update(db.alerts).where(A.id == alert_id).values(**values))
 
 
-def _count_hit(conn: Connection, sup_id: str, now: datetime) -> None:
+def _count_hit(conn: Connection, sup_id: str, events: int, now: datetime) -> None:
     S = db.suppression_hits.c
     res = conn.execute(
-        update(db.suppression_hits).where(S.suppression_id == sup_id).values(hits=S.hits + 1, last_hit=now)
+        update(db.suppression_hits)
+        .where(S.suppression_id == sup_id)
+        .values(hits=S.hits + events, last_hit=now)
     )
     if res.rowcount == 0:
-        conn.execute(insert(db.suppression_hits).values(suppression_id=sup_id, hits=1, last_hit=now))
+        conn.execute(insert(db.suppression_hits).values(suppression_id=sup_id, hits=events, last_hit=now))
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:

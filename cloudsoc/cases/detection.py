@@ -52,12 +52,12 @@ def detect_new(home: Home, rules: RuleSet, sql: SqlEngine | None = None) -> Dete
     con = lake.connect(new)
     summary.events = sum(_count(con, s) for s in SOURCES if new[s])
     plain = [r for r in rules.rules if r.kind != "correlation"]
-    matches = Engine(plain).run(con) + finding_matches(con)
+    matches = Engine(plain, _window(home)).run(con) + finding_matches(con)
     span = _time_span(con)
     con.close()
     correlations = [r for r in rules.rules if r.kind == "correlation"]
     if correlations and span:
-        matches += _correlate(lake, correlations, span)
+        matches += _correlate(lake, correlations, span, _window(home))
     summary.matches = len(matches)
     with sql.begin() as conn:
         summary.alerts = record(conn, matches, _suppressions(home), _window(home))
@@ -68,13 +68,15 @@ def detect_new(home: Home, rules: RuleSet, sql: SqlEngine | None = None) -> Dete
     return summary
 
 
-def _correlate(lake: Lake, rules: list[Rule], span: tuple[datetime, datetime]) -> list[Match]:
+def _correlate(
+    lake: Lake, rules: list[Rule], span: tuple[datetime, datetime], dedup: timedelta
+) -> list[Match]:
     """Correlations look back one timespan before the new events, across earlier files."""
     back = max(r.correlation.seconds for r in rules if r.correlation)
     window = (span[0] - timedelta(seconds=back), span[1])
     con = lake.connect({s: lake.files(s, *window) for s in SOURCES})
     try:
-        return Engine(rules).run(con, window)
+        return Engine(rules, dedup).run(con, window)
     finally:
         con.close()
 
@@ -83,7 +85,7 @@ def hunt(home: Home, rules: list[Rule], since: datetime, until: datetime) -> lis
     lake = Lake(home.lake)
     con = lake.connect({s: lake.files(s, since, until) for s in SOURCES})
     try:
-        return Engine(rules).run(con, (since, until))
+        return Engine(rules, _window(home)).run(con, (since, until))
     finally:
         con.close()
 

@@ -6,61 +6,47 @@ windows in which the condition holds are merged into one match per burst.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
-from cloudsoc.detect.fields import hot_column
-from cloudsoc.detect.udf import values_at
+from cloudsoc.detect.fields import PRINCIPAL
+from cloudsoc.detect.sql import Renderer
 
 if TYPE_CHECKING:
     from cloudsoc.detect.engine import Match
     from cloudsoc.detect.rules import Rule
 
 
-def _field(row: dict[str, Any], source: str, name: str, cache: dict[str, Any]) -> str | None:
-    """A field's value for grouping and counting, case-folded as Sigma compares; None when missing."""
-    value = _raw_field(row, source, name, cache)
-    return None if value is None else value.lower()
+def _field_sql(renderer: Renderer, name: str) -> str:
+    """A field as one case-folded text value (Sigma compares case-insensitively); NULL when missing."""
+    expr, col = renderer.field(name)
+    return f"lower({expr})" if col else f"lower({expr}[1])"
 
 
-def _raw_field(row: dict[str, Any], source: str, name: str, cache: dict[str, Any]) -> str | None:
-    col = hot_column(source, name)
-    if col is not None and row.get(col.name) is not None:
-        return str(row[col.name])
-    if "raw" not in cache:
-        cache["raw"] = orjson.loads(row["raw"]) if row.get("raw") else {}
-    found = values_at(cache["raw"], name)
-    return found[0] if found else None
-
-
-def _inputs(rule: Rule, base: dict[str, list[dict[str, Any]]]) -> pa.Table:
+def _inputs(
+    con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, relation: Callable[[Rule], str]
+) -> None:
+    """``_corr_in``: every base-rule match with its group (events lacking a group-by field have none)."""
     corr = rule.correlation
     assert corr is not None
-    cols: dict[str, list[Any]] = {
-        k: [] for k in ("rule_idx", "event_id", "t", "grp", "val", "account_id", "region", "principal")
-    }
+    principal = PRINCIPAL.get(renderer.source, "NULL")
+    parts = []
     for idx, ref in enumerate(corr.rules):
-        for row in base.get(ref.id, []):
-            cache: dict[str, Any] = {}
-            grp = [_field(row, ref.source, g, cache) for g in corr.group_by]
-            if None in grp:
-                continue  # an event without the group-by field belongs to no group
-            cols["rule_idx"].append(idx)
-            cols["event_id"].append(row["event_id"])
-            cols["t"].append(row["event_time"])
-            cols["grp"].append(orjson.dumps(grp).decode())
-            cols["val"].append(_field(row, ref.source, corr.field, cache) if corr.field else None)
-            cols["account_id"].append(row.get("account_id"))
-            cols["region"].append(row.get("region"))
-            cols["principal"].append(row.get("principal_arn"))
-    return pa.table(cols, schema=pa.schema([
-        ("rule_idx", pa.int32()), ("event_id", pa.string()), ("t", pa.timestamp("us", tz="UTC")), ("grp", pa.string()),
-        ("val", pa.string()), ("account_id", pa.string()), ("region", pa.string()), ("principal", pa.string()),
-    ]))  # fmt: skip
+        assert ref.condition is not None
+        groups = [_field_sql(renderer, g) for g in corr.group_by]
+        grp = f"to_json([{', '.join(groups)}])::VARCHAR" if groups else "'[]'"
+        present = " AND ".join(f"{g} IS NOT NULL" for g in groups) or "TRUE"
+        val = _field_sql(renderer, corr.field) if corr.field else "NULL"
+        parts.append(
+            f"""SELECT {idx} AS rule_idx, event_id, event_time::TIMESTAMP AS t, {grp} AS grp, {val} AS val,
+                       account_id, region, {principal} AS principal
+                FROM {relation(ref)} WHERE ({renderer.render(ref.condition)}) AND {present}"""
+        )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _corr_in AS {' UNION ALL '.join(parts)}")
 
 
 def _measure(rule: Rule) -> str:
@@ -77,19 +63,21 @@ def _measure(rule: Rule) -> str:
 
 
 def correlate(
-    con: duckdb.DuckDBPyConnection, rule: Rule, base: dict[str, list[dict[str, Any]]]
+    con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, relation: Callable[[Rule], str]
 ) -> list[Match]:
+    """Matches of one correlation rule over the candidate table of the current scope."""
     corr = rule.correlation
     assert corr is not None
-    table = _inputs(rule, base)
-    if table.num_rows == 0:
-        return []
-    con.register("_corr_in", table)
+    _inputs(con, rule, renderer, relation)
     fired = con.execute(
         f"SELECT grp, t FROM (SELECT grp, t, {_measure(rule)} AS hit FROM _corr_in) WHERE hit"
     ).fetchall()
-    rows = table.to_pylist()
-    con.unregister("_corr_in")
+    if not fired:
+        return []
+    groups = sorted({g for g, _ in fired})
+    cur = con.execute("SELECT * FROM _corr_in WHERE grp IN (SELECT unnest(?::VARCHAR[]))", [groups])
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     if corr.type == "temporal_ordered":
         fired = [(g, t) for g, t in fired if _ordered(rows, g, t, corr.seconds, len(corr.rules))]
     return _bursts(rule, rows, fired)
@@ -123,7 +111,8 @@ def _bursts(rule: Rule, rows: list[dict[str, Any]], fired: list[tuple[str, Any]]
             inside = [r for r in members if lo - span <= r["t"] <= hi]
             first = inside[0]
             out.append(Match(
-                rule, list(dict.fromkeys(r["event_id"] for r in inside)), first["t"], inside[-1]["t"],
+                rule, list(dict.fromkeys(r["event_id"] for r in inside)), first["t"].replace(tzinfo=UTC),
+                inside[-1]["t"].replace(tzinfo=UTC),
                 first["account_id"], first["region"], first["principal"], grp,
                 {"group_by": dict(zip(rule.correlation.group_by, orjson.loads(grp), strict=True)), "events": len(inside)},
             ))  # fmt: skip

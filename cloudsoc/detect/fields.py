@@ -56,6 +56,9 @@ HOT: dict[str, dict[str, Column]] = {
     },
 }
 
+# the column naming who acted, per source (the default alert grouping)
+PRINCIPAL = {"cloudtrail": "principal_arn", "guardduty": "principal_arn"}
+
 # Sigma logsource -> lake source
 LOGSOURCES = {
     ("aws", "cloudtrail"): "cloudtrail",

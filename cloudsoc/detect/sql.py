@@ -8,8 +8,8 @@ from collections.abc import Callable
 from cloudsoc.detect.fields import Column, hot_column
 from cloudsoc.detect.ir import And, Atom, Const, Node, Not, Or
 
-# (column, scalar predicate over "x") -> the column's present values that satisfy it
-Resolver = Callable[[str, str], list[str]]
+# (column, atom) -> the column's present values that satisfy the atom
+Resolver = Callable[[str, Atom], list[str]]
 
 
 def lit(text: str) -> str:
@@ -68,7 +68,7 @@ class Renderer:
         if col is None:
             return f"len(list_filter({expr}, lambda x: {scalar(atom, 'x')})) > 0"
         if col.low_cardinality and self.resolve is not None:
-            values = self.resolve(col.name, scalar(atom, "x"))
+            values = self.resolve(col.name, atom)
             return f"{col.name} IN ({', '.join(lit(v) for v in values)})" if values else "FALSE"
         return scalar(atom, expr)
 

@@ -3,11 +3,13 @@ candidate rows that survived the hot-column filters."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from functools import lru_cache
 from typing import Any
 
 import duckdb
+import msgspec
 import orjson
 import pyarrow as pa
 from duckdb.sqltypes import BOOLEAN, VARCHAR
@@ -39,16 +41,46 @@ def values_at(record: Any, path: str) -> list[str]:
     return out
 
 
+_SCALARS = str | int | float | bool | None
+
+
+@lru_cache(maxsize=1024)
+def _path_decoder(path: str) -> msgspec.json.Decoder[Any]:
+    """A decoder that materializes only the subtree at ``path`` (msgspec skips the rest in C).
+
+    Each level is an object with one field, a list of such objects, or a scalar, so lists are
+    crossed wherever they occur; anything stranger fails validation and takes the slow path.
+    """
+    kind: Any = Any
+    for depth, key in enumerate(reversed(path.split("."))):
+        level = msgspec.defstruct(f"L{depth}", [("v", kind, None)], rename={"v": key}, gc=False)
+        kind = level | list[level | _SCALARS] | _SCALARS  # type: ignore[valid-type]
+    return msgspec.json.Decoder(kind)
+
+
+def _typed_values(value: Any, out: list[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _typed_values(item, out)
+    elif isinstance(value, msgspec.Struct):
+        _typed_values(value.v, out)  # type: ignore[attr-defined]
+    elif isinstance(value, dict):  # the leaf itself is an object
+        out.append(orjson.dumps(value).decode())
+    elif value is not None:
+        out.append(value if isinstance(value, str) else orjson.dumps(value).decode())
+
+
 def _cs_values(raw: pa.Array, path: pa.Array) -> pa.Array:
     result: list[list[str]] = []
     for text, p in zip(raw.to_pylist(), path.to_pylist(), strict=True):
-        if text is None:
-            result.append([])
-            continue
-        try:
-            result.append(values_at(orjson.loads(text), p))
-        except orjson.JSONDecodeError:
-            result.append([])
+        out: list[str] = []
+        if text is not None:
+            try:
+                _typed_values(_path_decoder(p).decode(text), out)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    _walk(orjson.loads(text), p.split("."), out)
+        result.append(out)
     return pa.array(result, pa.list_(pa.string()))
 
 
