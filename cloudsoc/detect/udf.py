@@ -58,12 +58,15 @@ def _path_decoder(path: str) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(kind)
 
 
-def _typed_values(value: Any, out: list[str]) -> None:
+def _typed_values(value: Any, depth: int, out: list[str]) -> None:
+    """Collect the leaves of a value decoded by ``_path_decoder``; ``depth`` levels remain above them."""
     if isinstance(value, list):
         for item in value:
-            _typed_values(item, out)
+            _typed_values(item, depth, out)
     elif isinstance(value, msgspec.Struct):
-        _typed_values(value.v, out)  # type: ignore[attr-defined]
+        _typed_values(value.v, depth - 1, out)  # type: ignore[attr-defined]
+    elif depth > 0:
+        return  # a scalar where the path goes deeper: the field is absent
     elif isinstance(value, dict):  # the leaf itself is an object
         out.append(orjson.dumps(value).decode())
     elif value is not None:
@@ -76,7 +79,7 @@ def _cs_values(raw: pa.Array, path: pa.Array) -> pa.Array:
         out: list[str] = []
         if text is not None:
             try:
-                _typed_values(_path_decoder(p).decode(text), out)
+                _typed_values(_path_decoder(p).decode(text), p.count(".") + 1, out)
             except (msgspec.ValidationError, msgspec.DecodeError):
                 with contextlib.suppress(orjson.JSONDecodeError):
                     _walk(orjson.loads(text), p.split("."), out)
