@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -41,16 +40,43 @@ def _input() -> Path:
     return out
 
 
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants (the ingest's worker processes too)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+        tree |= more
+        grew = bool(more)
+    total = 0
+    for pid in tree:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
+
+
 def _ingest(src: Path, home: Path) -> dict[str, float]:
     shutil.rmtree(home, ignore_errors=True)
     cmd = [sys.executable, "-m", "cloudsoc", "ingest", str(src), "--home", str(home), "-o", "json"]
     t = time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, check=False)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mb(proc.pid))
+        time.sleep(0.05)
     wall = time.monotonic() - t
-    summary = json.loads(out.stdout)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    summary = json.loads(proc.stdout.read() if proc.stdout else b"{}")
     n = summary["events_ingested"]
-    return {"events": n, "seconds": wall, "events_per_s": n / wall, "peak_mb": peak_mb}
+    return {"events": n, "seconds": wall, "events_per_s": n / wall, "peak_mb": peak}
 
 
 def _rules() -> list[rule_loader.Rule]:
@@ -97,7 +123,7 @@ def main() -> None:
     ratio = det["events_per_s"] / base["events_per_s"]
     rows = [
         ("ingest events/s", ing["events_per_s"], ">= 150,000", ing["events_per_s"] >= 150_000),
-        ("ingest peak memory MB (main process)", ing["peak_mb"], "< 1,024", ing["peak_mb"] < 1024),
+        ("ingest peak memory MB (all processes)", ing["peak_mb"], "< 1,024", ing["peak_mb"] < 1024),
         (
             f"detection events/s ({len(rules)} rules)",
             det["events_per_s"],
