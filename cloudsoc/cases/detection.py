@@ -100,7 +100,9 @@ def _count(con: Any, source: str) -> int:
 
 
 def _time_span(con: Any) -> tuple[datetime, datetime] | None:
-    row = con.execute("SELECT min(event_time), max(event_time) FROM cloudtrail").fetchall()[0]
+    """The event-time span of the new events of every source (correlations may use any of them)."""
+    times = " UNION ALL ".join(f"SELECT event_time FROM {s}" for s in SOURCES)
+    row = con.execute(f"SELECT min(event_time), max(event_time) FROM ({times})").fetchall()[0]
     return None if row is None or row[0] is None else (row[0], row[1])
 
 

@@ -101,8 +101,6 @@ suppression_hits = Table(
     Column("last_hit", DateTime(timezone=True)),
 )
 
-kv = Table("kv", metadata, Column("key", String(200), primary_key=True), Column("value", JSON))
-
 
 def connect(url: str) -> Engine:
     """An engine with the schema in place; SQLite gets WAL so readers never block the writer."""

@@ -14,8 +14,6 @@ Only Python rules see events one at a time, and only the candidates of their pre
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +26,7 @@ from cloudsoc.detect.correlate import correlate
 from cloudsoc.detect.fields import PRINCIPAL
 from cloudsoc.detect.ir import Atom, Const
 from cloudsoc.detect.rules import Rule
-from cloudsoc.detect.sql import Renderer, hot_part, lit, needs_raw, scalar
+from cloudsoc.detect.sql import Renderer, hot_part, lit, needs_raw, python_test, scalar
 
 FETCH_KEY = {"cloudtrail": "event_name", "guardduty": "finding_type", "securityhub": "product_name"}
 CONTEXT = {"cloudtrail": ("event_name", "event_source", "source_ip"), "guardduty": ("finding_type",)}
@@ -105,7 +103,7 @@ class _Scope:
             rows = self.con.execute(f"SELECT DISTINCT {column} FROM {self.view} WHERE {column} IS NOT NULL")
             self._distinct[column] = sorted(r[0] for r in rows.fetchall())
         values = self._distinct[column]
-        test = _python_test(atom)
+        test = python_test(atom)
         if test is not None:  # equality and wildcards are decided here, without a query per atom
             found = [v for v in values if test(v)]
         elif values:
@@ -226,31 +224,3 @@ class _Scope:
             f"""CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM {self.view}
                 WHERE {pick} AND event_id IN (SELECT event_id FROM _cand WHERE {wanted})"""
         )
-
-
-def _python_test(atom: Atom) -> Callable[[str], bool] | None:
-    """The same test as the SQL of an ``eq`` or ``like`` atom, for resolving distinct values."""
-    value = str(atom.value)
-    fold: Callable[[str], str] = (lambda v: v) if atom.cased else str.lower
-    if atom.op == "eq":
-        return lambda v: fold(v) == value
-    if atom.op == "like":
-        regex = re.compile(_like_regex(value), re.DOTALL)
-        return lambda v: regex.fullmatch(fold(v)) is not None
-    return None
-
-
-def _like_regex(pattern: str) -> str:
-    """A LIKE pattern (escape ``\\``) as a regular expression."""
-    out = []
-    chars = iter(pattern)
-    for c in chars:
-        if c == "\\":
-            out.append(re.escape(next(chars, "\\")))
-        elif c == "%":
-            out.append(".*")
-        elif c == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(c))
-    return "".join(out)

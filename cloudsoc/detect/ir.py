@@ -190,14 +190,3 @@ def _like(parts: tuple[object, ...], cased: bool) -> str:
             text = str(part).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             out.append(text if cased else text.lower())
     return "".join(out)
-
-
-def fields(node: Node) -> set[str]:
-    if isinstance(node, Atom):
-        extra = {str(node.value[0])} if node.op == "fieldref" and isinstance(node.value, tuple) else set()
-        return {node.field, *extra}
-    if isinstance(node, Not):
-        return fields(node.arg)
-    if isinstance(node, And | Or):
-        return set().union(*(fields(a) for a in node.args))
-    return set()

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from fnmatch import fnmatchcase
 from typing import Any
 
 from cloudsoc.detect.ir import And, Atom, Const, Node, Not, Or
+from cloudsoc.detect.sql import python_test
 from cloudsoc.detect.udf import values_at
-
-
-def _like(pattern: str, text: str, cased: bool) -> bool:
-    glob = pattern.replace("%", "*").replace("_", "?")
-    return fnmatchcase(text, glob) if cased else fnmatchcase(text.lower(), glob)
 
 
 def _atom(a: Atom, event: dict[str, Any]) -> bool:
@@ -35,10 +30,9 @@ def _atom(a: Atom, event: dict[str, Any]) -> bool:
 
 
 def _scalar(a: Atom, v: str) -> bool:
-    if a.op == "eq":
-        return v == a.value if a.cased else v.lower() == a.value
-    if a.op == "like":
-        return _like(str(a.value), v, a.cased)
+    test = python_test(a)
+    if test is not None:  # eq and like: the same code that resolves low-cardinality columns
+        return test(v)
     if a.op == "re":
         return re.search(str(a.value), v) is not None
     if a.op == "num":

@@ -3,6 +3,7 @@ never matches a value, and ``not`` of a non-match is a match (two-valued logic).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from cloudsoc.detect.fields import Column, hot_column
@@ -137,3 +138,31 @@ def _simplify(node: And | Or) -> Node:
     if len(kept) == 1:
         return kept[0]
     return And(tuple(kept)) if isinstance(node, And) else Or(tuple(kept))
+
+
+def python_test(atom: Atom) -> Callable[[str], bool] | None:
+    """The same test as the SQL of an ``eq`` or ``like`` atom, for resolving distinct values."""
+    value = str(atom.value)
+    fold: Callable[[str], str] = (lambda v: v) if atom.cased else str.lower
+    if atom.op == "eq":
+        return lambda v: fold(v) == value
+    if atom.op == "like":
+        regex = re.compile(_like_regex(value), re.DOTALL)
+        return lambda v: regex.fullmatch(fold(v)) is not None
+    return None
+
+
+def _like_regex(pattern: str) -> str:
+    """A LIKE pattern (escape ``\\``) as a regular expression."""
+    out = []
+    chars = iter(pattern)
+    for c in chars:
+        if c == "\\":
+            out.append(re.escape(next(chars, "\\")))
+        elif c == "%":
+            out.append(".*")
+        elif c == "_":
+            out.append(".")
+        else:
+            out.append(re.escape(c))
+    return "".join(out)

@@ -105,10 +105,6 @@ class Lake:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def write(self, source: str, table: pa.Table) -> WriteResult:
-        """Store the events not stored yet; call inside ``writer()``."""
-        return self.commit(self.stage(source, table))
-
     def stage(self, source: str, table: pa.Table) -> list[Staged]:
         """Sorted partition files of ``table`` under staging (safe to run in worker processes)."""
         if table.num_rows == 0:

@@ -10,8 +10,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cloudsoc.core.errors import InputError
-
 TIME = pa.timestamp("us", tz="UTC")
 
 COMMON = [
@@ -175,9 +173,3 @@ def to_utf8(raws: Sequence[bytes | msgspec.Raw]) -> tuple[pa.Array, list[int]]:
         return pa.array([b"" if i in skip else bytes(r) for i, r in enumerate(raws)], pa.binary()).cast(
             pa.string()
         ), bad
-
-
-def require_records(data: object, key: str) -> list[object]:
-    if not isinstance(data, dict) or not isinstance(data.get(key), list):
-        raise InputError(f"expected a JSON object with a {key!r} list")
-    return data[key]  # type: ignore[no-any-return]
