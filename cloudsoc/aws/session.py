@@ -1,10 +1,12 @@
-"""boto3 clients; the endpoint comes from AWS_ENDPOINT_URL (the sandbox) or the AWS default."""
+"""boto3 sessions and clients. A session carries its endpoint (the sandbox's, or AWS's by default),
+so code that is handed a session never needs to know which AWS it talks to."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
@@ -15,3 +17,43 @@ def client(service: str, *, region: str | None = None, session: boto3.Session | 
     sess = session or boto3.Session()
     make: Any = sess.client  # the stubs type each service name separately; this seam takes any
     return make(service, region_name=region or sess.region_name or "us-east-1", config=_RETRIES)
+
+
+def make_session(
+    access_key: str,
+    secret_key: str,
+    token: str | None = None,
+    *,
+    region: str = "us-east-1",
+    endpoint: str | None = None,
+) -> boto3.Session:
+    """A session for explicit credentials; ``endpoint`` points every client it makes elsewhere."""
+    core = botocore.session.Session()
+    if endpoint:
+        core.get_component("config_store").set_config_variable("endpoint_url", endpoint)
+    core.set_credentials(access_key, secret_key, token)
+    return boto3.Session(botocore_session=core, region_name=region)
+
+
+def endpoint_of(session: boto3.Session) -> str | None:
+    value: str | None = session._session.get_component("config_store").get_config_variable("endpoint_url")
+    return value
+
+
+def access_key_of(session: boto3.Session) -> str:
+    creds = session.get_credentials()
+    if creds is None:
+        raise ValueError("session has no credentials")
+    return str(creds.access_key)
+
+
+def assume_role(session: boto3.Session, role_arn: str, session_name: str, **extra: Any) -> boto3.Session:
+    """Credentials of ``role_arn``, as a session on the same endpoint and region."""
+    creds = client("sts", session=session).assume_role(RoleArn=role_arn, RoleSessionName=session_name, **extra)
+    c = creds["Credentials"]
+    return make_session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"],
+                        region=session.region_name or "us-east-1", endpoint=endpoint_of(session))  # fmt: skip
+
+
+def role_arn(account: str, role: str) -> str:
+    return f"arn:aws:iam::{account}:role/{role}"
