@@ -30,7 +30,9 @@ def provision(admin: boto3.Session, state: SandboxState) -> None:
     for name, (_, path) in ACCOUNTS.items():
         if name == "management":
             continue
-        acct = org.create_account(AccountName=name, Email=f"aws+{name}@example.com")["CreateAccountStatus"]["AccountId"]
+        acct = org.create_account(AccountName=name, Email=f"aws+{name}@example.com")["CreateAccountStatus"][
+            "AccountId"
+        ]
         state.accounts[name] = acct
         parent = _ou(org, ous, root, path)
         org.move_account(AccountId=acct, SourceParentId=root, DestinationParentId=parent)
@@ -73,7 +75,9 @@ def _soc_roles(sess: boto3.Session, security: str) -> None:
     iam = client("iam", session=sess)
     trust = _trust({"AWS": f"arn:aws:iam::{security}:root"})
     for role, policy in ((READ_ONLY_ROLE, "ReadOnlyAccess"), (RESPONDER_ROLE, "AdministratorAccess")):
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust, Description="cloudsoc access from the SOC")
+        iam.create_role(
+            RoleName=role, AssumeRolePolicyDocument=trust, Description="cloudsoc access from the SOC"
+        )
         iam.attach_role_policy(RoleName=role, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
 
 
@@ -188,7 +192,9 @@ def _people(sess: boto3.Session, state: SandboxState, name: str) -> None:
         if mfa is not None:
             iam.create_login_profile(UserName=user, Password="Sandbox-Passw0rd!", PasswordResetRequired=False)
         if mfa:
-            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]["SerialNumber"]
+            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"][
+                "SerialNumber"
+            ]
             iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1="123456",
                                   AuthenticationCode2="654321")  # fmt: skip
         if key:
@@ -275,7 +281,9 @@ def _storage(sess: boto3.Session, acct: str, name: str) -> dict[str, Any]:
             s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_BLOCK_ALL)
             s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
                 {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
-    for i, obj in enumerate(("customers.csv", "payroll-2026.xlsx", "contracts/acme.pdf", "exports/orders.parquet")):
+    for i, obj in enumerate(
+        ("customers.csv", "payroll-2026.xlsx", "contracts/acme.pdf", "exports/orders.parquet")
+    ):
         s3.put_object(Bucket=buckets["customer-data"], Key=obj, Body=f"sensitive record {i}\n".encode() * 64)
     s3.put_object(Bucket=buckets["artifacts"], Key="releases/app-1.4.2.zip", Body=b"PK" + b"\0" * 512)
     # Misconfiguration: a bucket readable by anyone.
@@ -311,4 +319,8 @@ def _database_and_function(sess: boto3.Session, res: dict[str, Any], acct: str, 
     fn = client("lambda", session=sess).create_function(
         FunctionName=f"{name}-order-processor", Runtime="python3.12", Handler="handler.handler",
         Role=res["roles"]["order-processor-role"], Code={"ZipFile": code.getvalue()})["FunctionArn"]  # fmt: skip
-    return {"db_instance": db_id, "db_snapshot": snapshot["DBSnapshot"]["DBSnapshotIdentifier"], "function": fn}
+    return {
+        "db_instance": db_id,
+        "db_snapshot": snapshot["DBSnapshot"]["DBSnapshotIdentifier"],
+        "function": fn,
+    }

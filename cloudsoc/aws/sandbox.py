@@ -13,12 +13,11 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import urllib.error
-import urllib.request
 
 import boto3
 
@@ -102,7 +101,9 @@ class Sandbox:
     def reset(self) -> SandboxState:
         """Forget every resource and build the landing zone again on the running server."""
         state = self.state()
-        urllib.request.urlopen(urllib.request.Request(f"{state.endpoint}/moto-api/reset", method="POST"), timeout=30)
+        urllib.request.urlopen(
+            urllib.request.Request(f"{state.endpoint}/moto-api/reset", method="POST"), timeout=30
+        )
         fresh = SandboxState(endpoint=state.endpoint, port=state.port, pid=state.pid)
         self._save(fresh)
         return self.up()

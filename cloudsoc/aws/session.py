@@ -3,6 +3,7 @@ so code that is handed a session never needs to know which AWS it talks to."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -49,7 +50,9 @@ def access_key_of(session: boto3.Session) -> str:
 
 def assume_role(session: boto3.Session, role_arn: str, session_name: str, **extra: Any) -> boto3.Session:
     """Credentials of ``role_arn``, as a session on the same endpoint and region."""
-    creds = client("sts", session=session).assume_role(RoleArn=role_arn, RoleSessionName=session_name, **extra)
+    creds = client("sts", session=session).assume_role(
+        RoleArn=role_arn, RoleSessionName=session_name, **extra
+    )
     c = creds["Credentials"]
     return make_session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"],
                         region=session.region_name or "us-east-1", endpoint=endpoint_of(session))  # fmt: skip
@@ -57,3 +60,30 @@ def assume_role(session: boto3.Session, role_arn: str, session_name: str, **extr
 
 def role_arn(account: str, role: str) -> str:
     return f"arn:aws:iam::{account}:role/{role}"
+
+
+@dataclass(frozen=True)
+class ClientFactory:
+    """A picklable way to make a client in another process (ingest workers reading S3)."""
+
+    service: str
+    access_key: str
+    secret_key: str
+    token: str | None
+    region: str
+    endpoint: str | None
+
+    @classmethod
+    def of(cls, session: boto3.Session, service: str) -> ClientFactory:
+        creds = session.get_credentials()
+        if creds is None:
+            raise ValueError("session has no credentials")
+        frozen = creds.get_frozen_credentials()
+        return cls(service, str(frozen.access_key), str(frozen.secret_key), frozen.token, session.region_name or "us-east-1",
+                   endpoint_of(session))  # fmt: skip
+
+    def __call__(self) -> Any:
+        sess = make_session(
+            self.access_key, self.secret_key, self.token, region=self.region, endpoint=self.endpoint
+        )
+        return client(self.service, session=sess)

@@ -1,4 +1,5 @@
-"""The one generic registry: registration by decorator, discovery by importing one package."""
+"""The one generic registry: registration by decorator, discovery by importing one package
+(and its subpackages)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class Registry(Generic[T]):
             return
         self._discovered = True
         pkg = importlib.import_module(self._package)
-        for mod in pkgutil.iter_modules(pkg.__path__, prefix=f"{self._package}."):
+        for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{self._package}."):
             importlib.import_module(mod.name)
 
     def get(self, name: str) -> T:
