@@ -15,6 +15,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,7 @@ class LogEntry:
     error: str | None = None
     synthetic: bool = False
     note: str = ""
+    at: float = 0.0  # the precise moment, where eventTime has whole seconds
 
 
 @dataclass
@@ -256,7 +258,7 @@ class Recorder:
             self.records.append(rec)
             self.log.append(LogEntry(rec["eventID"], rec["eventTime"], rec["eventName"], rec["eventSource"],
                                      rec["recipientAccountId"], rec["awsRegion"], rec["userIdentity"].get("arn", ""),
-                                     rec.get("errorCode"), synthetic, note))  # fmt: skip
+                                     rec.get("errorCode"), synthetic, note, time.time()))  # fmt: skip
 
     # -- delivery ----------------------------------------------------------------------------
     def flush(self, archive: boto3.Session, bucket: str, queue_url: str | None = None,

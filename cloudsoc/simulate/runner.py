@@ -36,8 +36,8 @@ class RunResult:
         return {e.event_id for e in self.events} | set(self.findings)
 
     @property
-    def first_event_time(self) -> str | None:
-        return min((e.event_time for e in self.events), default=None)
+    def first_event_at(self) -> float | None:
+        return min((e.at for e in self.events), default=None)
 
     @property
     def synthetic(self) -> int:

@@ -123,27 +123,21 @@ def _one(runner: Runner, pipeline: Pipeline, tid: str, account: str, revert: boo
             _quiet_revert(runner, tid)
         return TechniqueResult(**base, detected=False, fired=[], missing=list(tech.expects), seconds_to_detect=None,
                                events=0, synthetic=0, run_id="", error=f"{type(exc).__name__}: {exc}")  # fmt: skip
-    detected_at = datetime.now(UTC)
-    fired, first_alert, noise = _alerts(pipeline.sql, run, before)
+    detected_at = time.time()
+    fired, noise = _alerts(pipeline.sql, run, before)
     missing = [r for r in tech.expects if r not in fired]
-    ttd = None
-    if not missing and run.first_event_time and first_alert:
-        t0 = datetime.strptime(run.first_event_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        ttd = round(max((min(first_alert, detected_at) - t0).total_seconds(), 0.0), 2)
+    # From the attack's first call to its alerts being in the store (delivery, ingest, detection).
+    ttd = round(detected_at - run.first_event_at, 2) if not missing and run.first_event_at else None
     if revert:
         runner.revert(tid)
     return TechniqueResult(**base, detected=not missing, fired=sorted(fired), missing=missing, seconds_to_detect=ttd,
                            events=len(run.events), synthetic=run.synthetic, run_id=run.run_id, noise=noise)  # fmt: skip
 
 
-def _alerts(
-    sql: SqlEngine, run: RunResult, after_id: int
-) -> tuple[set[str], datetime | None, dict[str, int]]:
-    """Rules that alerted on the run's events, when the last expected one was stored, and the
-    other alerts raised since ``after_id`` by severity."""
+def _alerts(sql: SqlEngine, run: RunResult, after_id: int) -> tuple[set[str], dict[str, int]]:
+    """Rules that alerted on the run's events, and the other alerts raised since ``after_id`` by severity."""
     ids = run.event_ids
     fired: set[str] = set()
-    stored: list[datetime] = []
     noise: Counter[str] = Counter()
     with sql.connect() as conn:
         rows = conn.execute(
@@ -156,10 +150,9 @@ def _alerts(
     for r in rows:
         if r.id in mine:
             fired.add(r.rule_id)
-            stored.append(r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC))
     for _, severity in {(r.id, r.severity) for r in rows if r.id not in mine and r.id > after_id}:
         noise[severity] += 1
-    return fired, (max(stored) if stored else None), dict(noise)
+    return fired, dict(noise)
 
 
 def _quiet_revert(runner: Runner, tid: str) -> None:
