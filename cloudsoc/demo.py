@@ -1,67 +1,84 @@
-"""``make demo``: a day of multi-account CloudTrail with an intrusion in it, ingested, detected,
-and the alerts on screen. Runs on embedded defaults; nothing to configure."""
+"""``make demo``: a full SOC run against the sandbox. The organization comes up, its regulars go to
+work, an intruder with stolen CI/CD keys works through the kill chain, cloudsoc ingests the
+organization trail from the log archive, detects, and shows the alerts; then every technique in the
+library is detonated and checked, for the coverage summary. Embedded defaults; nothing to configure."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
-import yaml
 from rich.console import Console
-from sqlalchemy import select
 
+from cloudsoc.aws.sandbox import Sandbox
 from cloudsoc.cases.alerts import list_alerts
-from cloudsoc.cases.detection import detect_new
-from cloudsoc.core import db
+from cloudsoc.cli.output import emit_table
 from cloudsoc.core.config import Home
-from cloudsoc.detect import rules as rule_loader
-from cloudsoc.lake.ingest import ingest
-from cloudsoc.simulate.generate import generate_day
+from cloudsoc.simulate.background import background
+from cloudsoc.simulate.campaign import revert_campaign, run_campaign
+from cloudsoc.simulate.coverage import heatmap_svg, navigator_layer
+from cloudsoc.simulate.runner import Runner
+from cloudsoc.simulate.technique import TECHNIQUES
+from cloudsoc.simulate.validate import Pipeline, validate
 
 console = Console()
+_ORDER = ["critical", "high", "medium", "low", "informational"]
 
 
 def main() -> None:
-    home = Home.open(Path(".cloudsoc") / "demo")
-    for stale in ("lake", "quarantine", "state.db", "state.db-wal", "state.db-shm", "input", "cloudsoc.yaml"):
-        p = home.root / stale
-        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-    console.rule("[bold]cloudsoc demo: one day of a six-account organization")
-    gen = generate_day(home.root / "input", events=60_000, accounts=6, workers=2)
-    # What Organizations ListAccounts gives a real deployment: shares inside the org are not exfiltration.
-    (home.root / "cloudsoc.yaml").write_text(
-        yaml.safe_dump({"detect": {"placeholders": {"org_accounts": gen.accounts}}})
-    )
-    home = Home.open(home.root)
-    console.print(f"generated {gen.events:,} CloudTrail events in {gen.files} delivery files, "
-                  f"{len(gen.attacks)} of them from an intruder")  # fmt: skip
-    summary = ingest(home, [str(home.root / "input")])
-    console.print(f"ingested {summary.events_ingested:,} events in {summary.seconds}s "
-                  f"({summary.files_ignored} digest files recognized and skipped)")  # fmt: skip
-    rules = rule_loader.load(home.rule_paths(), home.settings.detect.placeholders)
-    result = detect_new(home, rules)
-    console.print(
-        f"detected over {result.events:,} events with {len(rules.alerting())} rules in {result.seconds}s"
-    )
-    sql = db.connect(home.database_url)
-    with sql.connect() as conn:
-        alerts = list_alerts(conn, limit=200)
-        caught = {r[0] for r in conn.execute(select(db.alert_events.c.event_id))}
-    from cloudsoc.cli.output import emit_table
-
-    emit_table(f"{len(alerts)} open alerts", ["severity", "rule", "account", "principal", "count", "first seen"],
-               [[a["severity"], a["rule_id"], a["account_id"], a["principal"], a["count"], a["first_seen"]]
-                for a in sorted(alerts, key=_rank)])  # fmt: skip
-    missed = [a for a in gen.attacks if a["event_id"] not in caught]
-    console.print(f"intruder events caught: {len(gen.attacks) - len(missed)}/{len(gen.attacks)}")
-    for a in missed:
-        console.print(f"  [yellow]not alerted[/]: {a['name']} ({a['event_name']})")
+    root = Path(".cloudsoc") / "demo"
+    Sandbox(root.resolve()).down()
+    shutil.rmtree(root, ignore_errors=True)
+    home = Home.open(root)
+    sandbox = Sandbox(home.root)
+    console.rule("[bold]cloudsoc demo: a six-account AWS organization under attack")
+    try:
+        state = sandbox.up()
+        console.print(f"sandbox organization {state.org_id} at {state.endpoint}: "
+                      + ", ".join(f"{n} {a}" for n, a in state.accounts.items()))  # fmt: skip
+        _intrusion(home)
+        _coverage(home)
+    finally:
+        sandbox.down()
     console.print(f"data kept in {home.root}; try: cloudsoc alerts list --home {home.root}")
 
 
-def _rank(alert: dict[str, object]) -> tuple[int, str]:
-    order = ["critical", "high", "medium", "low", "info"]
-    return order.index(str(alert["severity"])), str(alert["first_seen"])
+def _intrusion(home: Home) -> None:
+    runner = Runner(home)
+    regulars = [runner.context(a) for a in ("prod", "dev")]
+    done = background(regulars, 150)
+    console.print(f"background activity: {sum(done.values())} actions by the accounts' regulars")
+    results = run_campaign(runner, between=lambda: background(regulars, 40),
+                           progress=lambda stage, r: console.print(f"  intruder, {stage}: {r.technique} "
+                                                                   f"({len(r.events)} calls)"))  # fmt: skip
+    pipeline = Pipeline(home, runner)
+    pipeline.step()
+    with pipeline.sql.connect() as conn:
+        alerts = sorted(
+            list_alerts(conn, limit=500),
+            key=lambda a: (_ORDER.index(str(a["severity"])), str(a["first_seen"])),
+        )
+    intruder = {e for r in results for e in r.event_ids}
+    emit_table(f"{len(alerts)} open alerts", ["severity", "rule", "account", "principal", "count"],
+               [[a["severity"], a["rule_id"], a["account_id"], a["principal"], a["count"]] for a in alerts])  # fmt: skip
+    console.print(f"intruder: {len(intruder)} recorded calls in {len(results)} techniques")
+    revert_campaign(runner)
+
+
+def _coverage(home: Home) -> None:
+    console.rule("[bold]detection coverage: every technique detonated, ingested, detected, reverted")
+    result = validate(home, TECHNIQUES.names())
+    emit_table(f"{result.detected}/{len(result.results)} techniques detected",
+               ["technique", "detected", "by", "seconds"],
+               [[r.technique, "yes" if r.detected else "NO", ", ".join(r.fired) or r.error or "", r.seconds_to_detect]
+                for r in result.results])  # fmt: skip
+    (home.root / "coverage-navigator.json").write_text(json.dumps(navigator_layer(result.results), indent=1))
+    (home.root / "coverage.svg").write_text(heatmap_svg(result.results))
+    ttd = sorted(r.seconds_to_detect for r in result.results if r.seconds_to_detect is not None)
+    if ttd:
+        console.print(f"time to detect: median {ttd[len(ttd) // 2]:.1f}s, worst {ttd[-1]:.1f}s")
+    console.print(f"ATT&CK Navigator layer and heatmap written to {home.root}")
 
 
 if __name__ == "__main__":

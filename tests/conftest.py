@@ -80,3 +80,17 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
+    """A home with the sandbox organization running (one per test worker)."""
+    from cloudsoc.aws.sandbox import Sandbox
+
+    home = Home.open(tmp_path_factory.mktemp("sandbox") / "home")
+    sandbox = Sandbox(home.root)
+    sandbox.up()
+    try:
+        yield home
+    finally:
+        sandbox.down()

@@ -1,4 +1,4 @@
-"""``cloudsoc``: ingest, detect, hunt, alerts, rules."""
+"""``cloudsoc``: ingest, detect, hunt, alerts, rules; sandbox, simulate, validate."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cloudsoc.cli.output import Output, console, emit_json, emit_json_line, emit_table
+from cloudsoc.cli.simulate import sandbox_app, simulate_app, validate
 from cloudsoc.core.config import Home
 from cloudsoc.core.errors import CloudSOCError
 
@@ -22,6 +23,9 @@ alerts_app = typer.Typer(help="Alerts raised by detections and findings.", no_ar
 rules_app = typer.Typer(help="Detection rules.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(rules_app, name="rules")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(simulate_app, name="simulate")
+app.command("validate")(validate)
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="CLOUDSOC_HOME", help="data directory")]
 OutOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json")]

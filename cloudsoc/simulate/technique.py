@@ -107,6 +107,10 @@ class Ctx:
         self, user: str = STOLEN_USER, region: str | None = None, actor: Actor | None = None
     ) -> boto3.Session:
         """The stolen access key of ``user`` in the target account, used from the intruder's machine."""
+        return self.key_session(user, region, actor or self.actor())
+
+    def key_session(self, user: str, region: str | None = None, actor: Actor | None = None) -> boto3.Session:
+        """A recorded session with the access key the landing zone gave ``user`` in the target account."""
         k = self.state.keys[f"{self.state.name_of(self.account_id)}/{user}"]
         self.recorder.register_user(k["AccessKeyId"], k["Account"], k["UserName"])
         sess = make_session(k["AccessKeyId"], k["SecretAccessKey"], region=region or self.region,

@@ -92,7 +92,7 @@ def validate(
     *,
     account: str = "prod",
     revert: bool = True,
-    background: Callable[[], None] | None = None,
+    background: Callable[[], object] | None = None,
     progress: Callable[[TechniqueResult], None] | None = None,
 ) -> Validation:
     started = time.monotonic()
@@ -108,7 +108,7 @@ def validate(
 
 
 def _one(runner: Runner, pipeline: Pipeline, tid: str, account: str, revert: bool,
-         background: Callable[[], None] | None) -> TechniqueResult:  # fmt: skip
+         background: Callable[[], object] | None) -> TechniqueResult:  # fmt: skip
     tech = TECHNIQUES.get(tid)
     base: dict[str, Any] = {"technique": tid, "title": tech.title, "tactic": tech.tactic, "attack": list(tech.attack),
             "expects": list(tech.expects)}  # fmt: skip
