@@ -147,3 +147,27 @@ def test_actor_without_agent_records_the_sdk_user_agent(sandbox_home: Home, stat
     client("ec2", session=sess).describe_volumes()
     assert ctx.recorder.records[-1]["userAgent"].startswith("Boto3/")
     ctx.recorder.records.clear()
+
+
+def test_live_queue_is_ingested_and_acknowledged(sandbox_home: Home, state: SandboxState, tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from cloudsoc.cli.main import app
+
+    ctx = _ctx(sandbox_home, state)
+    client("cloudtrail", session=ctx.attacker()).describe_trails()
+    event_id = ctx.recorder.records[-1]["eventID"]
+    ctx.flush()
+    target = tmp_path / "live-home"
+    sandbox_state = sandbox_home.root / "sandbox"
+    (target / "sandbox").mkdir(parents=True)
+    (target / "sandbox" / "state.json").write_text((sandbox_state / "state.json").read_text())
+    args = ["ingest", "--queue", state.live_queue_url, "--sandbox", "--home", str(target), "--output", "json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["messages"] >= 1
+    con = Lake(Home.open(target).lake).connect()
+    assert con.execute("select count(*) from cloudtrail where event_id = ?", [event_id]).fetchall() == [(1,)]
+    again = CliRunner().invoke(app, args)
+    assert json.loads(again.stdout)["messages"] == 0  # acknowledged: nothing is delivered twice
+    assert not list((target / "spool").glob("*.jsonl"))

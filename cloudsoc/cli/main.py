@@ -47,18 +47,35 @@ def _rules(home: Home, extra: list[Path] | None) -> RuleSet:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[str], typer.Argument(help="files, folders or s3://bucket/prefix")],
+    paths: Annotated[list[str] | None, typer.Argument(help="files, folders or s3://bucket/prefix")] = None,
     home: HomeOpt = None,
     output: OutOpt = Output.table,
     workers: Annotated[
         int, typer.Option(help="parser processes (0: the configured number, or one per core)")
     ] = 0,
+    queue: Annotated[
+        str | None, typer.Option(help="SQS queue URL of the live EventBridge feed, drained once")
+    ] = None,
+    sandbox: Annotated[bool, typer.Option(help="read S3 and the queue in the sandbox organization")] = False,
 ) -> None:
     """Ingest CloudTrail, GuardDuty, Security Hub and VPC Flow Logs into the lake."""
     from cloudsoc.lake.ingest import ingest as run_ingest
 
     h = _home(home)
-    summary = _with_progress(lambda cb: run_ingest(h, paths, workers=workers, progress=cb), output)
+    s3, sqs = _readers(h, sandbox)
+    if not paths and not queue:
+        raise typer.BadParameter("give paths, s3:// prefixes or --queue")
+    if queue:
+        from cloudsoc.collect.live import collect_live
+
+        taken = collect_live(sqs(), queue, h.root / "spool", lambda p: run_ingest(h, p, workers=1))
+        if not paths:
+            emit_json({"queue": queue, "messages": taken}) if output is Output.json else console.print(
+                f"live queue: {taken} messages ingested")  # fmt: skip
+            return
+    summary = _with_progress(
+        lambda cb: run_ingest(h, paths or [], s3=s3, workers=workers, progress=cb), output
+    )
     if output is Output.json:
         emit_json(summary.to_dict())
     else:
@@ -69,6 +86,20 @@ def ingest(
             where = f" record {q.record_index}" if q.record_index is not None else ""
             console.print(f"[red]quarantined[/] {q.uri}{where}: {q.reason}")
     raise typer.Exit(2 if summary.partial else 0)
+
+
+def _readers(h: Home, sandbox: bool):  # type: ignore[no-untyped-def]
+    """S3 and SQS clients: AWS's by default; with --sandbox, the log archive's and the SOC hub's."""
+    from cloudsoc.aws.session import ClientFactory, client
+
+    if not sandbox:
+        return None, lambda: client("sqs")
+    from cloudsoc.aws.sandbox import Sandbox
+
+    sb = Sandbox(h.root)
+    state = sb.state()
+    return (ClientFactory.of(sb.account_admin(state, "log-archive"), "s3"),
+            ClientFactory.of(sb.account_admin(state, "security"), "sqs"))  # fmt: skip
 
 
 def _with_progress(run, output: Output):  # type: ignore[no-untyped-def]
