@@ -24,7 +24,9 @@ def state(sandbox_home: Home) -> SandboxState:
     return Sandbox(sandbox_home.root).state()
 
 
-def test_organization_has_the_landing_zone_accounts_with_fixed_ids(sandbox_home: Home, state: SandboxState) -> None:
+def test_organization_has_the_landing_zone_accounts_with_fixed_ids(
+    sandbox_home: Home, state: SandboxState
+) -> None:
     assert state.accounts == {name: acct for name, (acct, _) in ACCOUNTS.items()}
     org = client("organizations", session=Sandbox.admin_session(state))
     listed = {a["Id"] for a in org.list_accounts()["Accounts"]}
@@ -51,7 +53,9 @@ def test_baseline_and_deliberate_misconfigurations_exist(sandbox_home: Home, sta
     archive = Sandbox(sandbox_home.root).account_admin(state, "log-archive")
     lock = client("s3", session=archive).get_object_lock_configuration(Bucket=state.trail_bucket)
     assert lock["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
-    policy = json.loads(client("s3", session=prod).get_bucket_policy(Bucket=res["buckets"]["public-assets"])["Policy"])
+    policy = json.loads(
+        client("s3", session=prod).get_bucket_policy(Bucket=res["buckets"]["public-assets"])["Policy"]
+    )
     assert policy["Statement"][0]["Principal"] == "*"
     sg = client("ec2", session=prod).describe_security_groups(GroupIds=[res["security_groups"]["bastion"]])
     perms = sg["SecurityGroups"][0]["IpPermissions"]
@@ -68,7 +72,9 @@ def _ctx(sandbox_home: Home, state: SandboxState) -> Ctx:
     return Ctx(Sandbox(sandbox_home.root), state, Recorder(state.org_id))
 
 
-def test_recorder_writes_cloudtrail_records_in_cloudtrails_casing(sandbox_home: Home, state: SandboxState) -> None:
+def test_recorder_writes_cloudtrail_records_in_cloudtrails_casing(
+    sandbox_home: Home, state: SandboxState
+) -> None:
     ctx = _ctx(sandbox_home, state)
     intruder = ctx.attacker()
     res = state.resources["prod"]
@@ -77,26 +83,40 @@ def test_recorder_writes_cloudtrail_records_in_cloudtrails_casing(sandbox_home: 
                                   OperationType="add", CreateVolumePermission={"Add": [{"UserId": "999988887777"}]})  # fmt: skip
     with pytest.raises(ClientError):
         client("secretsmanager", session=intruder).get_secret_value(SecretId="does-not-exist")
-    client("s3", session=intruder).get_object(Bucket=res["buckets"]["artifacts"], Key="releases/app-1.4.2.zip")
+    client("s3", session=intruder).get_object(
+        Bucket=res["buckets"]["artifacts"], Key="releases/app-1.4.2.zip"
+    )
     role = ctx.assume(intruder, "PlatformAdmin", "mallory")
     client("iam", session=role).list_users()
     share, failed, read, assumed, listed = ctx.recorder.records
     who = share["userIdentity"]
-    assert (who["type"], who["userName"], who["accountId"]) == ("IAMUser", "svc-deploy", state.accounts["prod"])
-    assert share["requestParameters"]["createVolumePermission"] == {"add": {"items": [{"userId": "999988887777"}]}}
+    assert (who["type"], who["userName"], who["accountId"]) == (
+        "IAMUser",
+        "svc-deploy",
+        state.accounts["prod"],
+    )
+    assert share["requestParameters"]["createVolumePermission"] == {
+        "add": {"items": [{"userId": "999988887777"}]}
+    }
     assert share["readOnly"] is False and share["eventCategory"] == "Management"
     assert ctx.stamp in share["userAgent"]
-    assert failed["errorCode"] == "ResourceNotFoundException" and failed["requestParameters"] == {"secretId": "does-not-exist"}
+    assert failed["errorCode"] == "ResourceNotFoundException" and failed["requestParameters"] == {
+        "secretId": "does-not-exist"
+    }
     assert (read["eventCategory"], read["managementEvent"], read["requestParameters"]["bucketName"]) == \
         ("Data", False, res["buckets"]["artifacts"])  # fmt: skip
-    assert assumed["eventName"] == "AssumeRole" and assumed["requestParameters"]["roleSessionName"] == "mallory"
+    assert (
+        assumed["eventName"] == "AssumeRole" and assumed["requestParameters"]["roleSessionName"] == "mallory"
+    )
     issuer = listed["userIdentity"]["sessionContext"]["sessionIssuer"]
     assert listed["userIdentity"]["type"] == "AssumedRole" and issuer["userName"] == "PlatformAdmin"
     assert listed["awsRegion"] == "us-east-1" and listed["eventSource"] == "iam.amazonaws.com"
     ctx.recorder.records.clear()
 
 
-def test_delivery_follows_cloudtrails_layout_and_ingests(sandbox_home: Home, state: SandboxState, tmp_path: Any) -> None:
+def test_delivery_follows_cloudtrails_layout_and_ingests(
+    sandbox_home: Home, state: SandboxState, tmp_path: Any
+) -> None:
     ctx = _ctx(sandbox_home, state)
     client("ec2", session=ctx.attacker()).describe_instances()
     ctx.console_login("alice.admin", mfa=True, ip="198.51.100.24")
@@ -113,13 +133,19 @@ def test_delivery_follows_cloudtrails_layout_and_ingests(sandbox_home: Home, sta
     kinds = {json.loads(m["Body"])["detail-type"] for m in messages}
     assert {"AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"} <= kinds
     home = Home.open(tmp_path / "ingest")
-    summary = ingest(home, [f"s3://{state.trail_bucket}/{keys[0]}"], s3=ClientFactory.of(archive, "s3"), workers=1)
+    summary = ingest(
+        home, [f"s3://{state.trail_bucket}/{keys[0]}"], s3=ClientFactory.of(archive, "s3"), workers=1
+    )
     assert summary.events_ingested == 2 and not summary.quarantined
     con = Lake(home.lake).connect()
-    assert con.execute("select count(*) from cloudtrail where event_name = 'ConsoleLogin'").fetchall() == [(1,)]
+    assert con.execute("select count(*) from cloudtrail where event_name = 'ConsoleLogin'").fetchall() == [
+        (1,)
+    ]
 
 
-def test_unsupported_call_is_written_synthetically_and_marked(sandbox_home: Home, state: SandboxState) -> None:
+def test_unsupported_call_is_written_synthetically_and_marked(
+    sandbox_home: Home, state: SandboxState
+) -> None:
     ctx = _ctx(sandbox_home, state)
     intruder = ctx.attacker()
     ctx.denied(intruder, "organizations", "LeaveOrganization")
@@ -149,7 +175,9 @@ def test_actor_without_agent_records_the_sdk_user_agent(sandbox_home: Home, stat
     ctx.recorder.records.clear()
 
 
-def test_live_queue_is_ingested_and_acknowledged(sandbox_home: Home, state: SandboxState, tmp_path: Any) -> None:
+def test_live_queue_is_ingested_and_acknowledged(
+    sandbox_home: Home, state: SandboxState, tmp_path: Any
+) -> None:
     from typer.testing import CliRunner
 
     from cloudsoc.cli.main import app

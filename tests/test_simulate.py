@@ -84,7 +84,9 @@ def test_background_activity_raises_no_high_or_critical_alert(sandbox_home: Home
     from cloudsoc.core import db
 
     with pipeline.sql.connect() as conn:
-        rows = conn.execute(select(db.alerts.c.rule_id, db.alerts.c.severity).where(db.alerts.c.id > before)).all()
+        rows = conn.execute(
+            select(db.alerts.c.rule_id, db.alerts.c.severity).where(db.alerts.c.id > before)
+        ).all()
     assert not [r for r in rows if r.severity in ("high", "critical")], rows
 
 

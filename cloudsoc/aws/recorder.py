@@ -193,10 +193,6 @@ class Recorder:
         if actor.stamp and actor.stamp not in agent:
             agent = f"{agent} {actor.stamp}".strip()
         ident = json.loads(json.dumps(ident))
-        if actor.console and ident.get("type") in ("IAMUser", "AssumedRole", "Root"):
-            ident.setdefault("sessionContext", {}).setdefault("attributes", {"creationDate": _ts(self.clock()),
-                                                                           "mfaAuthenticated": "true"})  # fmt: skip
-            ident["sessionCredentialFromConsole"] = "true"
         rec: Json = {"eventVersion": EVENT_VERSION, "userIdentity": ident, "eventTime": _ts(self.clock()),
                      "eventSource": source, "eventName": name, "awsRegion": region,
                      "sourceIPAddress": actor.invoked_by or actor.source_ip, "userAgent": actor.invoked_by or agent,
@@ -205,6 +201,8 @@ class Recorder:
                      "tlsDetails": {**_TLS, "clientProvidedHostHeader": _host(source, region)}}  # fmt: skip
         if actor.invoked_by:
             rec["userIdentity"]["invokedBy"] = actor.invoked_by
+        if actor.console and name != "ConsoleLogin":
+            rec["sessionCredentialFromConsole"] = "true"
         return rec
 
     @staticmethod
@@ -313,8 +311,12 @@ def _ts(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_HOSTS = {"ses": "email", "bedrock": "bedrock-runtime"}  # event source -> endpoint name
+
+
 def _host(source: str, region: str) -> str:
     service = source.removesuffix(".amazonaws.com")
+    service = _HOSTS.get(service, service)
     return f"{service}.amazonaws.com" if region == "us-east-1" and service in ("iam", "sts") else \
         f"{service}.{region}.amazonaws.com"  # fmt: skip
 

@@ -13,11 +13,15 @@ from botocore.config import Config
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
 
 
-def client(service: str, *, region: str | None = None, session: boto3.Session | None = None) -> Any:
-    """A client for one service; pass a session to act as another principal or account."""
+def client(
+    service: str, *, region: str | None = None, session: boto3.Session | None = None, attempts: int = 0
+) -> Any:
+    """A client for one service; pass a session to act as another principal or account.
+    ``attempts`` caps retries (0: the default adaptive retries)."""
     sess = session or boto3.Session()
     make: Any = sess.client  # the stubs type each service name separately; this seam takes any
-    return make(service, region_name=region or sess.region_name or "us-east-1", config=_RETRIES)
+    config = Config(retries={"total_max_attempts": attempts}) if attempts else _RETRIES
+    return make(service, region_name=region or sess.region_name or "us-east-1", config=config)
 
 
 def make_session(

@@ -31,6 +31,9 @@ _LAMBDA_NAMES = {
     "AddLayerVersionPermission": "AddLayerVersionPermission20181031",
     "CreateFunctionUrlConfig": "CreateFunctionUrlConfig20211031", "GetPolicy": "GetPolicy20150331v2",
 }  # fmt: skip
+# S3 logs some calls under their original API names.
+_S3_NAMES = {"PutBucketLifecycleConfiguration": "PutBucketLifecycle", "GetBucketLifecycleConfiguration": "GetBucketLifecycle",
+             "ListObjectsV2": "ListObjects", "PutBucketNotificationConfiguration": "PutBucketNotification"}  # fmt: skip
 _GLOBAL = {"iam", "organizations", "route53", "cloudfront", "support"}
 _READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "BatchGet", "Search", "Query", "Scan", "Select",
                   "Check", "Test", "Estimate", "Preview", "Validate", "Simulate", "Generate", "Decrypt",
@@ -38,7 +41,7 @@ _READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "BatchGet", "Sear
 _S3_DATA = {"GetObject", "PutObject", "DeleteObject", "DeleteObjects", "CopyObject", "HeadObject", "ListObjects",
             "ListObjectsV2", "ListObjectVersions", "GetObjectAcl", "PutObjectAcl", "RestoreObject",
             "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "GetObjectTagging"}  # fmt: skip
-_WRITE_EXCEPTIONS = {"GetFederationToken": True, "GetSessionToken": True, "GenerateDataKey": True}
+_READ_ONLY_EXCEPTIONS = {"GetFederationToken": False, "GenerateDataKey": True}
 
 
 def event_source(model: OperationModel) -> str:
@@ -49,6 +52,8 @@ def event_source(model: OperationModel) -> str:
 def event_name(model: OperationModel) -> str:
     if model.service_model.endpoint_prefix == "lambda":
         return _LAMBDA_NAMES.get(model.name, model.name)
+    if model.service_model.endpoint_prefix == "s3":
+        return _S3_NAMES.get(model.name, model.name)
     return model.name
 
 
@@ -57,8 +62,8 @@ def event_region(model: OperationModel, region: str) -> str:
 
 
 def read_only(name: str) -> bool:
-    if name in _WRITE_EXCEPTIONS:
-        return _WRITE_EXCEPTIONS[name]
+    if name in _READ_ONLY_EXCEPTIONS:
+        return _READ_ONLY_EXCEPTIONS[name]
     return name.startswith(_READ_PREFIXES)
 
 
@@ -75,7 +80,34 @@ def request_parameters(model: OperationModel, params: dict[str, Any], region: st
     if protocol == "rest-xml" and model.service_model.endpoint_prefix == "s3" and shape is not None:
         return _s3_request(shape, params, region)
     out: dict[str, Any] = _camel(params, shape, ec2=protocol == "ec2")
-    return out
+    fixup = _FIXUPS.get(model.name)
+    return fixup(out) if fixup else out
+
+
+def _run_instances(p: dict[str, Any]) -> dict[str, Any]:
+    launch = {k: p.pop(k) for k in ("imageId", "minCount", "maxCount", "keyName") if k in p}
+    return {"instancesSet": {"items": [launch]}, **p}
+
+
+def _attribute_type(kind: str) -> Any:
+    def fix(p: dict[str, Any]) -> dict[str, Any]:
+        p.pop("attribute", None)
+        return {**p, "attributeType": kind}
+
+    return fix
+
+
+def _hide(*keys: str) -> Any:
+    def fix(p: dict[str, Any]) -> dict[str, Any]:
+        return {k: HIDDEN if k in keys else v for k, v in p.items()}
+
+    return fix
+
+
+# Calls whose CloudTrail request shape is not the API's.
+_FIXUPS = {"RunInstances": _run_instances, "ModifySnapshotAttribute": _attribute_type("CREATE_VOLUME_PERMISSION"),
+           "ModifyImageAttribute": _attribute_type("launchPermission"), "SendCommand": _hide("parameters"),
+           "PutParameter": _hide("value")}  # fmt: skip
 
 
 def response_elements(model: OperationModel, parsed: dict[str, Any], readonly: bool) -> dict[str, Any] | None:
@@ -98,9 +130,10 @@ def _camel(value: Any, shape: Shape | None, ec2: bool = False, key: str = "") ->
         for k, v in value.items():
             if isinstance(v, bytes | bytearray):
                 continue  # blobs (code, user data as bytes) are never logged
-            sub = members.get(k)
+            if k.lower() in _SENSITIVE:
+                continue  # passwords and secret values are left out of the record
             name = _lower(k)
-            out[name] = HIDDEN if k.lower() in _SENSITIVE else _camel(v, sub, ec2, name)
+            out[name] = _camel(v, members.get(k), ec2, name)
             if name == "userData":
                 out[name] = "<sensitiveDataRemoved>"
         return out

@@ -74,12 +74,11 @@ class Background:
                                                                 actor=Actor(_CI_IP, _CLI)))  # fmt: skip
         res = self.ctx.res
         version = f"1.4.{self.random.randint(3, 99)}"
-        client("s3", session=role).put_object(Bucket=res["buckets"]["artifacts"], Key=f"releases/app-{version}.zip",
-                                              Body=_zip(version))  # fmt: skip
-        if self.random.random() < 0.3:
-            client("lambda", session=role).update_function_code(
-                FunctionName=res["function"], ZipFile=_zip(version)
-            )
+        key = f"releases/app-{version}.zip"
+        client("s3", session=role).put_object(Bucket=res["buckets"]["artifacts"], Key=key, Body=_zip(version))
+        if self.random.random() < 0.3:  # ships the artifact it just uploaded
+            client("lambda", session=role).update_function_code(FunctionName=res["function"],
+                                                                S3Bucket=res["buckets"]["artifacts"], S3Key=key)  # fmt: skip
         else:
             client("ec2", session=role).describe_instances()
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import boto3
 from botocore import xform_name
 from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.parsers import ResponseParserError
 
 from cloudsoc.aws.recorder import Actor, Recorder
 from cloudsoc.aws.sandbox import HOME_REGION, Sandbox, SandboxState
@@ -153,9 +154,10 @@ class Ctx:
         """Make the call; where the sandbox cannot, write the record the real call would produce."""
         params = params or {}
         try:
-            out: Json = getattr(client(service, session=session, region=region), xform_name(operation))(
-                **params
-            )
+            once = client(
+                service, session=session, region=region, attempts=1
+            )  # a missing call is not retried
+            out: Json = getattr(once, xform_name(operation))(**params)
             return out
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -166,7 +168,7 @@ class Ctx:
                 "UnknownOperationException",
             ):
                 raise
-        except (EndpointConnectionError, NotImplementedError):
+        except (EndpointConnectionError, NotImplementedError, ResponseParserError):  # the sandbox's HTML 500
             pass
         return self.synthetic(session, service, operation, params, response=response, region=region)
 

@@ -146,7 +146,8 @@ def _alerts(sql: SqlEngine, run: RunResult, after_id: int) -> tuple[set[str], di
             .join(db.alert_events, db.alert_events.c.alert_id == db.alerts.c.id)
             .where(db.alerts.c.updated_at >= datetime.fromtimestamp(run.started, UTC).replace(tzinfo=None))
         ).all()  # fmt: skip
-    mine = {r.id for r in rows if r.event_id in ids}
+    # A finding's alert names it <finding id>@<updated at>.
+    mine = {r.id for r in rows if r.event_id in ids or r.event_id.split("@", 1)[0] in ids}
     for r in rows:
         if r.id in mine:
             fired.add(r.rule_id)

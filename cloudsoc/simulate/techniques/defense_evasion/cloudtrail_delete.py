@@ -12,10 +12,12 @@ class CloudTrailDelete(Technique):
     title = "Delete CloudTrail trail"
     attack = ("T1562.008",)
     expects = ("cloudtrail_trail_deleted",)
-    description = "Deletes the account's own trail, ending delivery of its API history and removing its configuration."
+    description = (
+        "Deletes the account's own trail, ending delivery of its API history and removing its configuration."
+    )
 
     def warmup(self, ctx: Ctx) -> Json:
-        return make_trail(ctx)
+        return make_trail(ctx, "audit-trail")
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         ct = client("cloudtrail", session=ctx.attacker())

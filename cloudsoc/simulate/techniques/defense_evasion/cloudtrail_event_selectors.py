@@ -30,7 +30,7 @@ class CloudTrailEventSelectors(Technique):
     )
 
     def warmup(self, ctx: Ctx) -> Json:
-        return make_trail(ctx)
+        return make_trail(ctx, "management-events")
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         ct = client("cloudtrail", session=ctx.attacker())

@@ -21,7 +21,7 @@ class CloudTrailLifecycleRule(Technique):
     )
 
     def warmup(self, ctx: Ctx) -> Json:
-        return make_trail(ctx)
+        return make_trail(ctx, "security-trail")
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         session = ctx.attacker()

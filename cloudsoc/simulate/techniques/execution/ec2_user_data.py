@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+from botocore.exceptions import ClientError
+
 from cloudsoc.aws.session import client
 from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
 
@@ -42,7 +44,9 @@ class Ec2UserData(Technique):
     def warmup(self, ctx: Ctx) -> Json:
         ec2 = client("ec2", session=ctx.admin())
         image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        tags = [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": f"{ctx.account}-report-worker"}]}]
+        tags = [
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": f"{ctx.account}-report-worker"}]}
+        ]
         inst = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.small",
                                  SubnetId=ctx.res["subnet"], IamInstanceProfile={"Name": "web-app-role"},
                                  TagSpecifications=tags)["Instances"][0]  # fmt: skip
@@ -53,6 +57,7 @@ class Ec2UserData(Technique):
         ids = [state["instance"]]
         ec2.stop_instances(InstanceIds=ids, Force=True)
         ec2.get_waiter("instance_stopped").wait(InstanceIds=ids, WaiterConfig=FAST)
+        # Unlike RunInstances, this call wants the script base64-encoded inside the blob.
         ec2.modify_instance_attribute(InstanceId=ids[0], UserData={"Value": base64.b64encode(SCRIPT)})
         ec2.start_instances(InstanceIds=ids)
         ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig=FAST)
@@ -61,6 +66,6 @@ class Ec2UserData(Technique):
         ec2 = client("ec2", session=ctx.admin())
         try:
             ec2.terminate_instances(InstanceIds=[state["instance"]])
-        except ec2.exceptions.ClientError as exc:
+        except ClientError as exc:
             if "NotFound" not in exc.response["Error"]["Code"]:
                 raise

