@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from cloudsoc.aws.landing_zone import READ_ONLY_ROLE
 from cloudsoc.aws.recorder import Actor, Recorder
-from cloudsoc.aws.sandbox import ACCOUNTS, Sandbox, SandboxState
+from cloudsoc.aws.sandbox import ACCOUNTS, READ_ONLY_ROLE, Sandbox, SandboxState
 from cloudsoc.aws.session import ClientFactory, assume_role, client, role_arn
 from cloudsoc.core.config import Home
 from cloudsoc.lake.ingest import ingest

@@ -13,12 +13,18 @@ from typing import Any
 
 import boto3
 
-from cloudsoc.aws.sandbox import ACCOUNTS, HOME_REGION, MEMBER_ROLE, REGIONS, WORKLOADS, SandboxState
+from cloudsoc.aws.sandbox import (
+    ACCOUNTS,
+    HOME_REGION,
+    MEMBER_ROLE,
+    READ_ONLY_ROLE,
+    REGIONS,
+    RESPONDER_ROLE,
+    SOC_USER,
+    WORKLOADS,
+    SandboxState,
+)
 from cloudsoc.aws.session import assume_role, client, make_session, role_arn
-
-READ_ONLY_ROLE = "CloudSOCReadOnly"
-RESPONDER_ROLE = "CloudSOCResponder"
-SOC_USER = "cloudsoc"
 
 
 def provision(admin: boto3.Session, state: SandboxState) -> None:

@@ -37,6 +37,9 @@ REGIONS = ("us-east-1", "eu-west-1")
 HOME_REGION = REGIONS[0]
 WORKLOADS = ("prod", "dev")
 MEMBER_ROLE = "OrganizationAccountAccessRole"
+READ_ONLY_ROLE = "CloudSOCReadOnly"  # what cloudsoc assumes to look: collection, posture
+RESPONDER_ROLE = "CloudSOCResponder"  # what cloudsoc assumes to act: response actions
+SOC_USER = "cloudsoc"  # cloudsoc's own identity in the security account
 # Credentials of the management account's own administrator: moto maps unknown keys to it.
 _ADMIN_KEY = ("AKIASANDBOXMGMTADMIN", "sandbox-management-admin-secret")
 
@@ -125,6 +128,16 @@ class Sandbox:
     @staticmethod
     def admin_session(state: SandboxState, region: str = HOME_REGION) -> boto3.Session:
         return make_session(*_ADMIN_KEY, region=region, endpoint=state.endpoint)
+
+    @staticmethod
+    def soc_session(state: SandboxState, account: str = "security", role: str = READ_ONLY_ROLE,
+                    region: str = HOME_REGION) -> boto3.Session:  # fmt: skip
+        """cloudsoc's own identity: its user in the security account, elsewhere the role it assumes there,
+        as in a real organization."""
+        k = state.keys[f"security/{SOC_USER}"]
+        hub = make_session(k["AccessKeyId"], k["SecretAccessKey"], region=region, endpoint=state.endpoint)
+        acct = state.account(account)
+        return hub if acct == state.accounts["security"] else assume_role(hub, role_arn(acct, role), SOC_USER)
 
     def account_admin(self, state: SandboxState, account: str, region: str = HOME_REGION) -> boto3.Session:
         """The organization's own administrator in a member account (the landing zone's builder)."""

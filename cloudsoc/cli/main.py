@@ -89,7 +89,8 @@ def ingest(
 
 
 def _readers(h: Home, sandbox: bool):  # type: ignore[no-untyped-def]
-    """S3 and SQS clients: AWS's by default; with --sandbox, the log archive's and the SOC hub's."""
+    """S3 and SQS clients: AWS's by default; with --sandbox, cloudsoc's own identity in the sandbox
+    (its role in the log-archive account for S3, its user in the security account for the queue)."""
     from cloudsoc.aws.session import ClientFactory, client
 
     if not sandbox:
@@ -98,8 +99,8 @@ def _readers(h: Home, sandbox: bool):  # type: ignore[no-untyped-def]
 
     sb = Sandbox(h.root)
     state = sb.state()
-    return (ClientFactory.of(sb.account_admin(state, "log-archive"), "s3"),
-            ClientFactory.of(sb.account_admin(state, "security"), "sqs"))  # fmt: skip
+    return (ClientFactory.of(sb.soc_session(state, "log-archive"), "s3"),
+            ClientFactory.of(sb.soc_session(state), "sqs"))  # fmt: skip
 
 
 def _with_progress(run, output: Output):  # type: ignore[no-untyped-def]

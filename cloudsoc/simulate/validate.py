@@ -73,7 +73,7 @@ class Pipeline:
         state = runner.sandbox.state()
         self.home = home
         self.uri = f"s3://{state.trail_bucket}/AWSLogs/"
-        self.reader = ClientFactory.of(runner.sandbox.account_admin(state, "log-archive"), "s3")
+        self.reader = ClientFactory.of(runner.sandbox.soc_session(state, "log-archive"), "s3")
         self.rules = sandbox_rules(home, sorted(state.accounts.values()))
         self.sql = db.connect(home.database_url)
 
