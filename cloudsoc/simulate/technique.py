@@ -19,7 +19,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.parsers import ResponseParserError
 
-from cloudsoc.aws.recorder import Actor, Recorder
+from cloudsoc.aws.recorder import Actor, Recorder, role_identity
 from cloudsoc.aws.sandbox import HOME_REGION, Sandbox, SandboxState
 from cloudsoc.aws.session import assume_role, client, make_session, role_arn
 from cloudsoc.core.registry import Registry
@@ -139,8 +139,6 @@ class Ctx:
             sess = assume_role(admin, role_arn(self.account_id, role), self.res["instances"]["web"])
         creds = sess.get_credentials()
         assert creds is not None
-        from cloudsoc.aws.recorder import role_identity
-
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.recorder.identities[creds.access_key] = role_identity(
             role_arn(self.account_id, role), self.res["instances"]["web"], creds.access_key, created
