@@ -16,15 +16,15 @@ import boto3
 from cloudsoc.aws.sandbox import (
     ACCOUNTS,
     HOME_REGION,
-    MEMBER_ROLE,
     READ_ONLY_ROLE,
     REGIONS,
     RESPONDER_ROLE,
     SOC_USER,
     WORKLOADS,
+    Sandbox,
     SandboxState,
 )
-from cloudsoc.aws.session import assume_role, client, make_session, role_arn
+from cloudsoc.aws.session import client
 
 
 def provision(admin: boto3.Session, state: SandboxState) -> None:
@@ -42,24 +42,18 @@ def provision(admin: boto3.Session, state: SandboxState) -> None:
         state.accounts[name] = acct
         parent = _ou(org, ous, root, path)
         org.move_account(AccountId=acct, SourceParentId=root, DestinationParentId=parent)
-    sessions = {name: _member(admin, state, name) for name in state.accounts}
+    sessions = {name: Sandbox.account_admin(state, name) for name in state.accounts}
     security = state.accounts["security"]
     for name, sess in sessions.items():
         state.resources[name] = {"regions": list(REGIONS)}
         _soc_roles(sess, security)
     _log_archive(sessions["log-archive"], state)
     _org_trail(sessions["management"], state)
-    _security_hub_account(sessions["security"], state)
+    _soc_hub(sessions["security"], state)
     for name, sess in sessions.items():
         _detectors(sess, state, name)
     for name in WORKLOADS:
         _workload(sessions[name], state, name)
-
-
-def _member(admin: boto3.Session, state: SandboxState, name: str, region: str = HOME_REGION) -> boto3.Session:
-    if name == "management":
-        return admin
-    return assume_role(admin, role_arn(state.accounts[name], MEMBER_ROLE), "landing-zone")
 
 
 def _ou(org: Any, ous: dict[str, str], root: str, path: str) -> str:
@@ -124,7 +118,7 @@ def _org_trail(sess: boto3.Session, state: SandboxState) -> None:
     state.resources["management"]["trail_arn"] = trail["TrailARN"]
 
 
-def _security_hub_account(sess: boto3.Session, state: SandboxState) -> None:
+def _soc_hub(sess: boto3.Session, state: SandboxState) -> None:
     sqs = client("sqs", session=sess)
     url = sqs.create_queue(QueueName="cloudsoc-live-events")["QueueUrl"]
     state.resources["security"]["live_queue_url"] = url
@@ -157,11 +151,6 @@ def _store_key(iam: Any, state: SandboxState, account: str, user: str) -> dict[s
              "Account": state.accounts[account], "Arn": f"arn:aws:iam::{state.accounts[account]}:user/{user}"}  # fmt: skip
     state.keys[f"{account}/{user}"] = entry
     return entry
-
-
-def key_session(state: SandboxState, account: str, user: str, region: str = HOME_REGION) -> boto3.Session:
-    k = state.keys[f"{account}/{user}"]
-    return make_session(k["AccessKeyId"], k["SecretAccessKey"], region=region, endpoint=state.endpoint)
 
 
 # --- workloads -----------------------------------------------------------------------------------

@@ -35,6 +35,11 @@ _TLS = {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256"}
 _NOT_IMPLEMENTED = ("NotImplemented", "InternalFailure", "InternalError", "UnknownOperationException")
 
 
+def sandbox_lacks(status: int, code: str | None) -> bool:
+    """Whether a failed call means the sandbox does not have the operation (not that AWS refused it)."""
+    return status >= 500 or code in _NOT_IMPLEMENTED
+
+
 @dataclass(frozen=True)
 class Actor:
     """Where a session's calls come from: the network address and the client that sends them."""
@@ -105,7 +110,7 @@ class Recorder:
             if self._paused:
                 return
             err = parsed.get("Error") if http_response.status_code >= 300 else None
-            if err and (err.get("Code") in _NOT_IMPLEMENTED or http_response.status_code >= 500):
+            if err and sandbox_lacks(http_response.status_code, err.get("Code")):
                 return  # the sandbox lacks this call: the caller writes it synthetically
             ua = context.get("cloudsoc_agent", b"")
             wire = ua.decode() if isinstance(ua, bytes) else str(ua)

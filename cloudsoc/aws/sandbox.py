@@ -139,9 +139,10 @@ class Sandbox:
         acct = state.account(account)
         return hub if acct == state.accounts["security"] else assume_role(hub, role_arn(acct, role), SOC_USER)
 
-    def account_admin(self, state: SandboxState, account: str, region: str = HOME_REGION) -> boto3.Session:
+    @staticmethod
+    def account_admin(state: SandboxState, account: str, region: str = HOME_REGION) -> boto3.Session:
         """The organization's own administrator in a member account (the landing zone's builder)."""
-        admin = self.admin_session(state, region)
+        admin = Sandbox.admin_session(state, region)
         acct = state.account(account)
         if acct == state.accounts["management"]:
             return admin

@@ -19,7 +19,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.parsers import ResponseParserError
 
-from cloudsoc.aws.recorder import Actor, Recorder, role_identity
+from cloudsoc.aws.recorder import Actor, Recorder, role_identity, sandbox_lacks
 from cloudsoc.aws.sandbox import HOME_REGION, Sandbox, SandboxState
 from cloudsoc.aws.session import assume_role, client, make_session, role_arn
 from cloudsoc.core.registry import Registry
@@ -152,19 +152,13 @@ class Ctx:
         """Make the call; where the sandbox cannot, write the record the real call would produce."""
         params = params or {}
         try:
-            once = client(
-                service, session=session, region=region, attempts=1
-            )  # a missing call is not retried
+            # one attempt: a call the sandbox lacks is not worth retrying
+            once = client(service, session=session, region=region, attempts=1)
             out: Json = getattr(once, xform_name(operation))(**params)
             return out
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            code = exc.response.get("Error", {}).get("Code", "")
-            if status < 500 and code not in (
-                "NotImplemented",
-                "InternalFailure",
-                "UnknownOperationException",
-            ):
+            if not sandbox_lacks(status, exc.response.get("Error", {}).get("Code")):
                 raise
         except (EndpointConnectionError, NotImplementedError, ResponseParserError):  # the sandbox's HTML 500
             pass

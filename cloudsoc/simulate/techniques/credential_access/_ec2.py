@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from typing import ClassVar
 
 import boto3
+from botocore import xform_name
 
 from cloudsoc.aws.session import client
-from cloudsoc.simulate.technique import Ctx, Json
+from cloudsoc.simulate.technique import Ctx, Json, Technique
 
 # A Linux SDK client on an Amazon Linux 2023 instance, as the instance's own software sends it.
 INSTANCE_SDK_AGENT = ("Boto3/1.35.68 md/Botocore#1.35.68 ua/2.0 os/linux#6.1.115-126.197.amzn2023.x86_64 "
@@ -63,3 +65,29 @@ def delete_limited_role(ctx: Ctx, role: str) -> None:
         iam.delete_role(RoleName=role)
     except iam.exceptions.NoSuchEntityException:
         pass  # already gone
+
+
+class InstanceSpray(Technique):
+    """Call ``operation`` on every instance with the stolen key, then assume a role that may only list
+    instances and spray the call over the known and many guessed instance ids: EC2 refuses each one."""
+
+    role: ClassVar[str]  # the limited role made in warm-up
+    guesses: ClassVar[int]  # guessed instance ids sprayed beside the real ones
+    operation: ClassVar[str]  # the EC2 call, e.g. "GetPasswordData"
+    extra: ClassVar[Json] = {}  # parameters beside InstanceId
+
+    def warmup(self, ctx: Ctx) -> Json:
+        create_limited_role(ctx, self.role, ["ec2:DescribeInstances"])
+        return {"role": self.role}
+
+    def detonate(self, ctx: Ctx, state: Json) -> None:
+        attacker = ctx.attacker()
+        call = getattr(client("ec2", session=attacker), xform_name(self.operation))
+        for instance in instance_ids(attacker):
+            call(InstanceId=instance, **self.extra)
+        role = ctx.assume(attacker, state["role"], sdk_session_name())
+        for instance in instance_ids(role) + guessed_instance_ids(self.guesses):
+            ec2_denied(ctx, role, self.operation, {"InstanceId": instance, **self.extra})
+
+    def revert(self, ctx: Ctx, state: Json) -> None:
+        delete_limited_role(ctx, state["role"])

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 from cloudsoc.aws.session import client
-from cloudsoc.simulate.technique import Ctx, Json
+from cloudsoc.simulate.technique import Ctx, Json, Technique
 
 FILES = 51
 NOTE_KEY = "FILES-DELETED.txt"
@@ -53,3 +53,13 @@ def remove_bucket(ctx: Ctx, state: Json) -> None:
         s3.delete_bucket(Bucket=state["bucket"])
     except s3.exceptions.NoSuchBucket:
         pass  # already gone
+
+
+class RansomBucketTechnique(Technique):
+    """The S3 ransomware techniques: a bucket of business files made in warm-up, removed on revert."""
+
+    def warmup(self, ctx: Ctx) -> Json:
+        return make_bucket(ctx)
+
+    def revert(self, ctx: Ctx, state: Json) -> None:
+        remove_bucket(ctx, state)

