@@ -94,3 +94,12 @@ def sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         yield home
     finally:
         sandbox.down()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server (one per test worker); each test gets its database URL."""
+    from tests.postgres import postgres_server
+
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
+        yield url

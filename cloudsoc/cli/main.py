@@ -1,4 +1,5 @@
-"""``cloudsoc``: ingest, detect, hunt, alerts, rules; sandbox, simulate, validate."""
+"""``cloudsoc``: ingest, detect, hunt, alerts, rules; sandbox, simulate, validate; incidents, actions,
+playbooks, evidence, notify."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cloudsoc.cli.output import Output, console, emit_json, emit_json_line, emit_table
+from cloudsoc.cli.actions import actions_app
+from cloudsoc.cli.evidence import evidence_app
+from cloudsoc.cli.incidents import incidents_app
+from cloudsoc.cli.notify import notify_app
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_json_line, emit_table
+from cloudsoc.cli.playbooks import playbooks_app
 from cloudsoc.cli.simulate import sandbox_app, simulate_app, validate
 from cloudsoc.core.config import Home
 from cloudsoc.core.errors import CloudSOCError
@@ -26,9 +32,12 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(simulate_app, name="simulate")
 app.command("validate")(validate)
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(actions_app, name="actions")
+app.add_typer(playbooks_app, name="playbooks")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(notify_app, name="notify")
 
-HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="CLOUDSOC_HOME", help="data directory")]
-OutOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json")]
 RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="extra rule files or folders")]
 
 

@@ -6,9 +6,11 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import orjson
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -18,6 +20,10 @@ console = Console(stderr=True)
 class Output(StrEnum):
     table = "table"
     json = "json"
+
+
+HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="CLOUDSOC_HOME", help="data directory")]
+OutOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json")]
 
 
 def _default(obj: Any) -> Any:

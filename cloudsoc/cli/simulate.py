@@ -8,14 +8,12 @@ from typing import Annotated
 
 import typer
 
-from cloudsoc.cli.output import Output, console, emit_json, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
 from cloudsoc.core.config import Home
 
 sandbox_app = typer.Typer(help="The local sandbox AWS organization.", no_args_is_help=True)
 simulate_app = typer.Typer(help="Attack techniques and background activity.", no_args_is_help=True)
 
-HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="CLOUDSOC_HOME", help="data directory")]
-OutOpt = Annotated[Output, typer.Option("--output", "-o", help="table or json")]
 AccountOpt = Annotated[str, typer.Option(help="target account (name or id)")]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,11 +30,64 @@ class IngestSettings(BaseModel):
     workers: int = 0  # 0: one per core
 
 
+class SlaSettings(BaseModel):
+    """Minutes from the first alert within which an incident must reach each stage."""
+
+    model_config = ConfigDict(extra="forbid")
+    acknowledge: int
+    contain: int
+    resolve: int
+
+
+def _default_sla() -> dict[str, SlaSettings]:
+    minutes = {"critical": (15, 60, 1440), "high": (60, 240, 4320), "medium": (240, 1440, 10080),
+               "low": (1440, 4320, 20160), "informational": (10080, 20160, 43200)}  # fmt: skip
+    return {sev: SlaSettings(acknowledge=a, contain=c, resolve=r) for sev, (a, c, r) in minutes.items()}
+
+
+class IncidentSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group_minutes: int = (
+        120  # alerts on the same principal/resource/account within this window join one incident
+    )
+    sla: dict[str, SlaSettings] = Field(default_factory=_default_sla)
+
+
+class AutoApply(BaseModel):
+    """An account (id, tier or "*") where an action (name or "*") may change AWS without approval."""
+
+    model_config = ConfigDict(extra="forbid")
+    account: str
+    action: str = "*"
+
+
+class RespondSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    responder_role: str = "CloudSOCResponder"
+    # Against real AWS every action only plans unless an auto_apply entry allows it; the sandbox applies.
+    auto_apply: list[AutoApply] = Field(default_factory=list)
+    account_tiers: dict[str, str] = Field(default_factory=dict)  # account id -> tier (prod, dev, ...)
+    approval_timeout_minutes: int = 60
+
+
+class EvidenceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    backend: str = "local"  # local | s3
+    bucket: str | None = None  # s3: a bucket with Object Lock in COMPLIANCE mode
+    prefix: str = "evidence/"
+    retention_days: int = 365
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     database_url: str | None = None  # default: SQLite in the home
     detect: DetectSettings = Field(default_factory=DetectSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    respond: RespondSettings = Field(default_factory=RespondSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    # channels and routes, validated by cloudsoc.integrations (core does not know the channel types)
+    notify: dict[str, Any] = Field(default_factory=dict)
 
 
 class Home:
@@ -60,6 +114,10 @@ class Home:
     @property
     def database_url(self) -> str:
         return self.settings.database_url or f"sqlite:///{self.root / 'state.db'}"
+
+    @property
+    def evidence(self) -> Path:
+        return self.root / "evidence"
 
     def rule_paths(self) -> list[Path]:
         """The bundled rule pack first, then the configured extra paths."""

@@ -101,6 +101,70 @@ suppression_hits = Table(
     Column("last_hit", DateTime(timezone=True)),
 )
 
+# ---- incidents (cases) ----------------------------------------------------------------------
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("severity", String(16), nullable=False),  # the worst alert's
+    Column("status", String(24), nullable=False),  # new | acknowledged | contained | ... | false_positive
+    Column("account_id", String(32)),
+    Column("principal", Text),
+    Column("resource", Text),
+    Column(
+        "group_key", Text, nullable=False
+    ),  # what joined its alerts: principal:, resource:, account:, rule:
+    Column("assignee", Text),
+    Column(
+        "entities", JSON, nullable=False
+    ),  # access keys, users, roles, instances, buckets, ... seen in its events
+    Column("tags", JSON, nullable=False),  # union of its alerts' tags (attack.*)
+    Column("first_event_at", DateTime(timezone=True)),  # the first malicious event's eventTime
+    Column("first_alert_at", DateTime(timezone=True), nullable=False),
+    Column("last_alert_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("contained_at", DateTime(timezone=True)),
+    Column("eradicated_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_incidents_group", "group_key", "last_alert_at"),
+)
+
+incident_alerts = Table(
+    "incident_alerts",
+    metadata,
+    Column("alert_id", Integer, primary_key=True),  # an alert belongs to one incident
+    Column("incident_id", Integer, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Index("ix_incident_alerts_incident", "incident_id"),
+)
+
+# Everything that happened to an incident, in order. ``ref`` makes appends idempotent: a resumed
+# playbook or a re-run detection writes the same entry once.
+incident_timeline = Table(
+    "incident_timeline",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column(
+        "kind", String(24), nullable=False
+    ),  # event|alert|status|comment|assign|action|playbook|evidence|notification
+    Column("actor", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("ref", Text, nullable=False),
+    Index("ux_incident_timeline_ref", "incident_id", "ref", unique=True),
+    Index("ix_incident_timeline_at", "incident_id", "at"),
+)
+
+# ---- playbook executions (respond) ----------------------------------------------------------
+
+# ---- notification outbox (integrations) -----------------------------------------------------
+
 
 def connect(url: str) -> Engine:
     """An engine with the schema in place; SQLite gets WAL so readers never block the writer."""

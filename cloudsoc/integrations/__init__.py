@@ -1,0 +1,1 @@
+"""Notification and ticketing channels: Slack, SNS, email, PagerDuty, ServiceNow, Jira, webhooks."""

@@ -1,0 +1,1 @@
+"""Response: actions, the playbook engine, the evidence locker."""

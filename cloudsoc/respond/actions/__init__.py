@@ -1,0 +1,1 @@
+"""One module per response action; each registers itself with ``@action``."""
