@@ -164,6 +164,42 @@ incident_timeline = Table(
 # ---- playbook executions (respond) ----------------------------------------------------------
 
 # ---- notification outbox (integrations) -----------------------------------------------------
+# One row per message per channel. A message is committed here before anything is sent, so a crash
+# or an unreachable service never loses it; (channel, dedup_key) keeps a notification from being
+# queued twice.
+notify_outbox = Table(
+    "notify_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(100), nullable=False),
+    Column("dedup_key", Text, nullable=False),
+    Column("incident_id", Integer),  # none for digests and test messages
+    Column("event", String(64), nullable=False),  # incident.opened | incident.updated | digest | ...
+    Column("payload", JSON, nullable=False),  # the rendered message and the document it came from
+    Column("status", String(16), nullable=False),  # pending | sent | failed | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("external_ref", Text),  # ServiceNow sys_id, Jira key, PagerDuty dedup_key, SNS message id
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ux_notify_outbox_key", "channel", "dedup_key", unique=True),
+    Index("ix_notify_outbox_due", "status", "next_attempt_at"),
+)
+
+# The ticket a ticketing channel (ServiceNow, Jira) holds for an incident, with the last state read
+# from or written to it: later messages update that ticket, and the ticket sync reports changes.
+notify_tickets = Table(
+    "notify_tickets",
+    metadata,
+    Column("channel", String(100), nullable=False),
+    Column("incident_id", Integer, nullable=False),
+    Column("ref", Text, nullable=False),  # sys_id or issue key: what the API addresses
+    Column("number", Text, nullable=False),  # what people see: INC0010001, SEC-12
+    Column("state", Text, nullable=False),  # ServiceNow state code or Jira status name
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("channel", "incident_id"),
+)
 
 
 def connect(url: str) -> Engine:
