@@ -97,9 +97,17 @@ def sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real PostgreSQL server (one per test worker); each test gets its database URL."""
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server (one per test worker)."""
     from tests.postgres import postgres_server
 
     with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
         yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> str:
+    """The URL of a fresh, empty database on the test worker's PostgreSQL server."""
+    from tests.postgres import fresh_database
+
+    return fresh_database(postgres_server_url)

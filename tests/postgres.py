@@ -54,3 +54,17 @@ def postgres_server(root: Path) -> Iterator[str]:
         run(_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
         if as_root:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def fresh_database(server_url: str) -> str:
+    """A new empty database on the server of ``server_url``; its URL."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"

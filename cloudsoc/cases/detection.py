@@ -34,6 +34,7 @@ class DetectSummary:
     matches: int = 0
     alerts: RecordStats = field(default_factory=RecordStats)
     seconds: float = 0.0
+    incidents: list[int] = field(default_factory=list)  # created or grown by the alerts (set by the caller)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,3 +113,13 @@ def _suppressions(home: Home) -> suppress.Suppressions:
 
 def _window(home: Home) -> timedelta:
     return timedelta(minutes=home.settings.detect.dedup_minutes)
+
+
+def group_incidents(home: Home, sql: SqlEngine | None = None) -> list[int]:
+    """Group the alerts that have no incident yet; the incidents created or grown."""
+    from cloudsoc.cases.incidents import group_alerts
+    from cloudsoc.cases.lake_events import LakeEvents
+
+    sql = sql or db.connect(home.database_url)
+    window = timedelta(minutes=home.settings.incidents.group_minutes)
+    return group_alerts(sql, LakeEvents(home.lake, sql), window)

@@ -134,7 +134,7 @@ def detect(
     cycles: Annotated[int, typer.Option(help="stop after this many runs with --follow (0: never)")] = 0,
 ) -> None:
     """Evaluate the events ingested since the last run and raise alerts."""
-    from cloudsoc.cases.detection import detect_new
+    from cloudsoc.cases.detection import detect_new, group_incidents
     from cloudsoc.core import db
 
     h = _home(home)
@@ -143,14 +143,16 @@ def detect(
     n = 0
     while True:
         summary = detect_new(h, rs, sql)
+        summary.incidents = group_incidents(h, sql)
         n += 1
         if output is Output.json:
             emit_json_line(summary.to_dict())
         elif summary.files or not follow:
             a = summary.alerts
-            emit_table("detect", ["files", "events", "matches", "new alerts", "updated", "suppressed", "seconds"],
+            emit_table("detect", ["files", "events", "matches", "new alerts", "updated", "suppressed", "incidents",
+                                  "seconds"],
                        [[summary.files, summary.events, summary.matches, a.new, a.updated, a.suppressed,
-                         summary.seconds]])  # fmt: skip
+                         len(summary.incidents), summary.seconds]])  # fmt: skip
         if not follow or (cycles and n >= cycles):
             return
         time.sleep(interval if interval is not None else h.settings.detect.follow_interval_seconds)
