@@ -15,9 +15,13 @@ from pathlib import Path
 
 
 def _bin(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))[-1:]), None)
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))[-1:]), None
+    )
     if not found:
-        raise RuntimeError(f"PostgreSQL's {name} is not installed (make test installs the postgresql package)")
+        raise RuntimeError(
+            f"PostgreSQL's {name} is not installed (make test installs the postgresql package)"
+        )
     return found
 
 
