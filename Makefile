@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CLOUDSOC_HOME ?= $(CURDIR)/.cloudsoc
 
-.PHONY: demo test bench lint typecheck clean
+.PHONY: demo test bench lint typecheck clean postgres
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,7 +23,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The tests start real PostgreSQL servers from the Debian package's binaries.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
+
+test: lint typecheck postgres
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 bench: $(STAMP)
