@@ -1,0 +1,565 @@
+"""The evidence locker: every artifact of an incident, content-addressed, in a hash chain that is signed.
+
+Each incident has a manifest: an ordered list of entries, one per event of custody - ``add`` (an
+artifact stored), ``read`` (an artifact handed to someone) and ``export`` (the incident's evidence
+copied out). An entry holds ``seq``, ``prev_hash`` (the hash of the entry before it; the first one
+links to a genesis value derived from the incident id), ``op``, ``incident``, the artifact's
+``kind``, ``name``, ``sha256``, ``size`` and ``media_type``, ``at``, ``actor``, ``reason`` and
+``detail``. Its ``hash`` is the SHA-256 of its canonical JSON (keys sorted, no whitespace, UTF-8,
+without ``hash`` and ``sig``), so the custody log is as tamper-evident as the artifacts themselves.
+
+Signing (Ed25519, key in ``<home>/keys/evidence-ed25519.pem``) happens twice, on purpose:
+
+* every entry carries ``sig``, a signature of its own hash. An entry is thereby authentic on its own:
+  a writer that crashed between appending an entry and re-signing the head leaves a tail the next
+  writer can adopt without ever signing bytes it did not write itself, and an entry forged or
+  replayed from elsewhere fails on its own.
+* ``head.json`` signs the number of entries and the last entry's hash, rewritten on each append. Entry
+  signatures alone cannot show that entries were cut off the end (a prefix of a signed chain is still
+  a signed chain); the head fixes the length.
+
+Any edit, removal, insertion or reordering of entries breaks a hash, a link, a position or the head;
+any change to an artifact breaks its content address; a file nobody listed is reported; a signature
+made with another key fails against the home's key. What a local folder cannot show is a rollback of
+the manifest and head together to an earlier signed state: the S3 backend (Object Lock, COMPLIANCE)
+is the answer to that, since no locked version can be deleted or shortened.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import hashlib
+import json
+import mimetypes
+import os
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, Field, ValidationError
+
+from cloudsoc.core.errors import ConfigError
+from cloudsoc.core.timeutil import utcnow
+from cloudsoc.respond.evidence_store import (
+    ARTIFACTS,
+    HEAD,
+    MANIFEST,
+    PUBLIC_KEY,
+    README,
+    EntryConflict,
+    EvidenceError,
+    EvidenceSource,
+    EvidenceStore,
+    ExportStore,
+    LocalStore,
+    S3Store,
+    ensure_bucket,
+    write_tar,
+)
+
+if TYPE_CHECKING:
+    import boto3
+
+    from cloudsoc.core.config import Home
+
+__all__ = ["Artifact", "Entry", "EvidenceError", "Locker", "Verification", "verify_export"]
+
+KEY_FILE = Path("keys") / "evidence-ed25519.pem"
+ENTRY_DOMAIN = b"cloudsoc-evidence-entry:"  # signatures of entries and heads can never be swapped
+HEAD_DOMAIN = b"cloudsoc-evidence-head:"
+Op = Literal["add", "read", "export"]
+
+
+class Entry(BaseModel):
+    """One link of an incident's chain."""
+
+    seq: int
+    prev_hash: str
+    op: Op
+    incident: int
+    kind: str
+    name: str
+    sha256: str | None = None
+    size: int | None = None
+    media_type: str | None = None
+    at: datetime
+    actor: str
+    reason: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    hash: str
+    sig: str
+
+
+class Artifact(BaseModel):
+    sha256: str
+    size: int
+    name: str
+    kind: str
+    media_type: str
+    seq: int
+    at: datetime
+    actor: str
+    reason: str
+
+    @classmethod
+    def of(cls, e: Entry) -> Artifact:
+        return cls(sha256=e.sha256 or "", size=e.size or 0, name=e.name, kind=e.kind,
+                   media_type=e.media_type or "", seq=e.seq, at=e.at, actor=e.actor, reason=e.reason)  # fmt: skip
+
+
+class Verification(BaseModel):
+    incident_id: int
+    location: str
+    problems: list[str] = Field(default_factory=list)
+    entries: int = 0
+    artifacts: int = 0
+    key_fingerprint: str  # the key the signatures were checked against
+    signed_by: str | None = None  # the fingerprint the head names
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, **self.model_dump(mode="json")}
+
+
+# ---- keys and canonical bytes ---------------------------------------------------------------------------
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def genesis(incident: int) -> str:
+    """What the first entry links to: binds a chain to its incident."""
+    return sha256_hex(f"cloudsoc-evidence:incident:{int(incident)}".encode())
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "SHA256:" + sha256_hex(raw)
+
+
+def public_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def load_public(pem: bytes) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise EvidenceError(f"not a PEM public key: {exc}") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise EvidenceError("the public key is not an Ed25519 key")
+    return key
+
+
+def signature_ok(key: Ed25519PublicKey, sig: object, message: bytes) -> bool:
+    try:
+        key.verify(base64.b64decode(str(sig), validate=True), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+class Signer:
+    """The home's evidence key, made on first use (0600, in a 0700 folder)."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self.private = private
+        self.public = private.public_key()
+        self.fingerprint = fingerprint(self.public)
+
+    @classmethod
+    def load(cls, path: Path) -> Signer:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            try:  # O_EXCL: of two processes making the key at once, one wins and both use its key
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(pem)
+            except FileExistsError:
+                pass
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise EvidenceError(f"{path}: not an Ed25519 private key")
+        return cls(key)
+
+    def sign(self, message: bytes) -> str:
+        return base64.b64encode(self.private.sign(message)).decode()
+
+
+# ---- the locker -----------------------------------------------------------------------------------------
+
+
+class Locker:
+    def __init__(self, store: EvidenceStore, signer: Signer) -> None:
+        self.store = store
+        self.signer = signer
+        self._chains: dict[int, list[dict[str, Any]]] = {}  # entries already read from the store
+
+    @classmethod
+    def open(cls, home: Home, session: boto3.Session | None = None) -> Locker:
+        """The locker the home's settings choose; ``session`` reaches the S3 bucket (default: the
+        sandbox's cloudsoc identity when the home runs one, else the ambient AWS credentials)."""
+        cfg = home.settings.evidence
+        signer = Signer.load(home.root / KEY_FILE)
+        if cfg.backend == "local":
+            return cls(LocalStore(home.evidence), signer)
+        if cfg.backend != "s3":
+            raise ConfigError(f"evidence.backend {cfg.backend!r}: use local or s3")
+        if not cfg.bucket:
+            raise ConfigError("evidence.backend s3 needs evidence.bucket")
+        sess = session or _default_session(home)
+        ensure_bucket(sess, cfg.bucket, retention_days=cfg.retention_days)
+        return cls(S3Store(sess, cfg.bucket, cfg.prefix, cfg.retention_days), signer)
+
+    @property
+    def key_fingerprint(self) -> str:
+        return self.signer.fingerprint
+
+    def add(self, incident_id: int, kind: str, name: str, data: bytes | dict[str, Any] | list[Any], *,
+            actor: str, reason: str, media_type: str | None = None) -> Artifact:  # fmt: skip
+        """Store an artifact; adding the same bytes under the same name again returns the first entry."""
+        body, media = encode(data, name, media_type)
+        sha = sha256_hex(body)
+        self.store.put_artifact(incident_id, sha, body)  # first: no entry ever points at missing bytes
+        fields = {"op": "add", "kind": kind, "name": name, "sha256": sha, "size": len(body),
+                  "media_type": media, "detail": {}}  # fmt: skip
+        entry = self._append(incident_id, fields, actor, reason, same=lambda e: _same_add(e, sha, name))
+        return Artifact.of(Entry.model_validate(entry))
+
+    def read(self, incident_id: int, sha256: str, *, actor: str, reason: str) -> bytes:
+        """An artifact's bytes, checked against their address; the read is recorded in the custody log."""
+        added = next((a for a in self.artifacts(incident_id) if a.sha256 == sha256), None)
+        if added is None:
+            raise EvidenceError(f"incident {incident_id} has no artifact {sha256}")
+        data = self.store.get_artifact(incident_id, sha256)
+        if data is None:
+            raise EvidenceError(f"artifact {added.name!r} ({sha256}) is missing from {self.store.location}")
+        if sha256_hex(data) != sha256:
+            raise EvidenceError(f"artifact {added.name!r} ({sha256}) was changed: its bytes no longer match")
+        fields = {"op": "read", "kind": added.kind, "name": added.name, "sha256": sha256, "size": len(data),
+                  "media_type": added.media_type, "detail": {}}  # fmt: skip
+        self._append(incident_id, fields, actor, reason)
+        return data
+
+    def artifacts(self, incident_id: int) -> list[Artifact]:
+        return [Artifact.of(e) for e in self.custody(incident_id) if e.op == "add"]
+
+    def custody(self, incident_id: int) -> list[Entry]:
+        """Every entry of the incident's chain, in order (as stored: ``verify`` says whether to trust it)."""
+        try:
+            return [Entry.model_validate_json(line) for line in self.store.entry_lines(incident_id)]
+        except ValidationError as exc:
+            raise EvidenceError(f"incident {incident_id}: the manifest is damaged; verify it") from exc
+
+    def incidents(self) -> list[int]:
+        return self.store.incidents()
+
+    def export(self, incident_id: int, dest: Path, *, actor: str, reason: str) -> Path:
+        """Copy the incident's evidence out: a folder, or a .tar.gz when ``dest`` ends so. The export
+        entry is appended first, so the copy carries the record of its own making."""
+        dest = Path(dest)
+        if not self.store.entry_lines(incident_id):
+            raise EvidenceError(f"incident {incident_id} has no evidence")
+        tarball = dest.name.endswith((".tar.gz", ".tgz"))
+        if dest.exists() and (not dest.is_dir() or tarball or any(dest.iterdir())):
+            raise EvidenceError(f"{dest} already exists")
+        fields = {"op": "export", "kind": "export", "name": dest.name, "detail": {"to": str(dest.resolve())}}
+        self._append(incident_id, fields, actor, reason)
+        files = self._bundle(incident_id)
+        if tarball:
+            write_tar(dest, f"incident-{incident_id}-evidence", files)
+            return dest
+        for rel, data in files.items():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).write_bytes(data)
+        return dest
+
+    def verify(self, incident_id: int) -> Verification:
+        """Check the incident's evidence where it is stored, against the home's key."""
+        return check(incident_id, self.store, self.signer.public)
+
+    # ---- appending ------------------------------------------------------------------------------------
+    def _append(self, incident: int, fields: dict[str, Any], actor: str, reason: str,
+                same: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:  # fmt: skip
+        if not actor.strip() or not reason.strip():
+            raise EvidenceError("custody needs an actor and a reason")
+        for _ in range(8):
+            with self.store.lock(incident):
+                chain = self._chain(incident)
+                if same is not None and (found := next((e for e in chain if same(e)), None)):
+                    return found
+                prev = chain[-1]["hash"] if chain else genesis(incident)
+                entry = self._seal({"seq": len(chain) + 1, "prev_hash": prev, "incident": int(incident),
+                                    "at": utcnow().isoformat(), "actor": actor, "reason": reason, **fields})  # fmt: skip
+                try:
+                    self.store.append_entry(incident, entry["seq"], canonical(entry))
+                except EntryConflict:  # another writer appended first: read its entries and retry
+                    continue
+                chain.append(entry)
+                self.store.put_head(incident, self._head(incident, chain))
+                return entry
+        raise EvidenceError(f"incident {incident}: could not append to the evidence chain (busy)")
+
+    def _seal(self, body: dict[str, Any]) -> dict[str, Any]:
+        digest = sha256_hex(canonical(body))
+        return {**body, "hash": digest, "sig": self.signer.sign(ENTRY_DOMAIN + digest.encode())}
+
+    def _head(self, incident: int, chain: list[dict[str, Any]]) -> bytes:
+        head = {"incident": int(incident), "entries": len(chain), "head": chain[-1]["hash"],
+                "key": self.signer.fingerprint, "signed_at": utcnow().isoformat()}  # fmt: skip
+        return canonical({**head, "signature": self.signer.sign(HEAD_DOMAIN + canonical(head))})
+
+    def _chain(self, incident: int) -> list[dict[str, Any]]:
+        """The chain to append to: entries already checked plus any new ones, checked now.
+
+        Appending on top of a chain that fails its checks would sign over a forgery or a truncation,
+        so that is refused. Entries past the signed head (a writer that stopped between appending and
+        re-signing) are adopted: each carries the home's own signature."""
+        chain = self._chains.setdefault(incident, [])
+        problems: list[str] = []
+        prev = chain[-1]["hash"] if chain else genesis(incident)
+        for pos, line in enumerate(self.store.entry_lines(incident, start=len(chain)), len(chain) + 1):
+            entry = _parse(line)
+            if entry is None:
+                problems.append(f"manifest line {pos}: not a manifest entry")
+                break
+            problems += _entry_problems(incident, pos, entry, prev, self.signer.public)
+            chain.append(entry)
+            prev = str(entry.get("hash"))
+        raw = self.store.get_head(incident)
+        if raw is not None:
+            _check_head(incident, raw, list(chain), self.signer.public, problems)
+        if problems:
+            self._chains.pop(incident, None)
+            raise EvidenceError(f"incident {incident}: refusing to append to evidence that fails verification: "
+                                + "; ".join(problems))  # fmt: skip
+        return chain
+
+    def _bundle(self, incident: int) -> dict[str, bytes]:
+        lines = self.store.entry_lines(incident)
+        files = {MANIFEST: b"".join(line + b"\n" for line in lines), HEAD: self.store.get_head(incident) or b"",
+                 PUBLIC_KEY: public_pem(self.signer.public)}  # fmt: skip
+        for art in self.artifacts(incident):
+            data = self.store.get_artifact(incident, art.sha256)
+            if data is not None:
+                files[f"{ARTIFACTS}/{art.sha256}"] = data
+        files[README] = readme(incident, self.signer.fingerprint, len(lines)).encode()
+        return files
+
+
+def _same_add(entry: dict[str, Any], sha: str, name: str) -> bool:
+    return entry.get("op") == "add" and entry.get("sha256") == sha and entry.get("name") == name
+
+
+def _default_session(home: Home) -> boto3.Session:
+    import boto3
+
+    from cloudsoc.aws.sandbox import Sandbox
+
+    sb = Sandbox(home.root)
+    return sb.soc_session(sb.state()) if sb.status().get("running") else boto3.Session()
+
+
+def encode(data: bytes | dict[str, Any] | list[Any], name: str, media_type: str | None) -> tuple[bytes, str]:
+    """The bytes to store: JSON documents in one deterministic form, so re-adding one is recognised."""
+    if isinstance(data, bytes | bytearray):
+        guessed = "application/x-ndjson" if name.endswith(".jsonl") else mimetypes.guess_type(name)[0]
+        return bytes(data), media_type or guessed or "application/octet-stream"
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, default=_json_default)
+    return text.encode() + b"\n", media_type or "application/json"
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if isinstance(obj, bytes):
+        return base64.b64encode(obj).decode()
+    if isinstance(obj, set | frozenset | tuple):
+        return sorted(obj, key=str)
+    return str(obj)
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+# ---- verification ---------------------------------------------------------------------------------------
+
+
+def verify_export(path: Path, *, expected_key: str | None = None) -> Verification:
+    """Check an export on its own, against the public key it carries (its fingerprint is reported:
+    compare it with the one the SOC publishes, or pass it as ``expected_key``)."""
+    source = ExportStore(Path(path))
+    pem = source.public_key()
+    if pem is None:
+        raise EvidenceError(f"{path}: the export has no {PUBLIC_KEY}")
+    key = load_public(pem)
+    head = _parse(source.get_head(0) or b"") or {}
+    first = _parse((source.entry_lines(0)[:1] or [b""])[0]) or {}
+    incident = head.get("incident", first.get("incident", 0))
+    result = check(int(incident) if isinstance(incident, int) else 0, source, key)
+    if expected_key and result.key_fingerprint != expected_key:
+        result.problems.insert(0, f"{PUBLIC_KEY} has fingerprint {result.key_fingerprint}, expected {expected_key}"
+                               " (the key was replaced)")  # fmt: skip
+    return result
+
+
+def check(incident: int, source: EvidenceSource, key: Ed25519PublicKey) -> Verification:
+    problems: list[str] = []
+    entries = _check_entries(incident, source.entry_lines(incident), key, problems)
+    signed_by = _check_head(incident, source.get_head(incident), entries, key, problems)
+    listed = _check_artifacts(incident, source, entries, problems)
+    problems += [f"unexpected file {name}" for name in source.extra_files(incident)]
+    problems += source.integrity_problems(incident)
+    return Verification(incident_id=incident, location=source.location, problems=problems, entries=len(entries),
+                        artifacts=listed, key_fingerprint=fingerprint(key), signed_by=signed_by)  # fmt: skip
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _label(entry: dict[str, Any]) -> str:
+    return f"entry {entry.get('seq')} ({entry.get('op')} {entry.get('kind')} {entry.get('name')!r})"
+
+
+def _check_entries(incident: int, lines: list[bytes], key: Ed25519PublicKey,
+                   problems: list[str]) -> list[dict[str, Any] | None]:  # fmt: skip
+    out: list[dict[str, Any] | None] = []
+    prev: str | None = genesis(incident)
+    for pos, line in enumerate(lines, 1):
+        entry = _parse(line)
+        if entry is None:
+            problems.append(f"manifest line {pos}: not a manifest entry")
+            prev = None  # the next entry cannot be linked to anything known
+        else:
+            problems += _entry_problems(incident, pos, entry, prev, key)
+            prev = str(entry.get("hash"))
+        out.append(entry)
+    return out
+
+
+def _entry_problems(incident: int, pos: int, entry: dict[str, Any], prev: str | None,
+                    key: Ed25519PublicKey) -> list[str]:  # fmt: skip
+    label, out = _label(entry), []
+    body = {k: v for k, v in entry.items() if k not in ("hash", "sig")}
+    digest = sha256_hex(canonical(body))
+    if digest != entry.get("hash"):
+        out.append(f"{label}: edited (its content no longer matches its recorded hash)")
+    elif not signature_ok(key, entry.get("sig"), ENTRY_DOMAIN + digest.encode()):
+        out.append(f"{label}: its signature does not match the key {fingerprint(key)}")
+    if body.get("seq") != pos:
+        out.append(f"{label}: found at position {pos} (entries removed, inserted or reordered)")
+    if prev is not None and body.get("prev_hash") != prev:
+        out.append(f"{label}: does not link to the entry before it (removed, inserted or reordered)")
+    if body.get("incident") != incident:
+        out.append(f"{label}: belongs to incident {body.get('incident')}, not {incident}")
+    try:
+        Entry.model_validate(entry)
+    except ValidationError as exc:
+        out.append(f"{label}: malformed ({exc.error_count()} invalid fields)")
+    return out
+
+
+def _check_head(incident: int, raw: bytes | None, entries: list[dict[str, Any] | None],
+                key: Ed25519PublicKey, problems: list[str]) -> str | None:  # fmt: skip
+    if raw is None:
+        if entries:
+            problems.append(f"{HEAD} is missing: nothing signs the chain's length")
+        return None
+    head = _parse(raw)
+    if head is None:
+        problems.append(f"{HEAD} is not readable")
+        return None
+    fp, signed = fingerprint(key), {k: v for k, v in head.items() if k != "signature"}
+    if not signature_ok(key, head.get("signature"), HEAD_DOMAIN + canonical(signed)):
+        problems.append(f"{HEAD}: the head signature does not match the key {fp} (replaced, or made with "
+                        f"another key: it names {head.get('key')})")  # fmt: skip
+    elif head.get("key") != fp:
+        problems.append(f"{HEAD}: names signing key {head.get('key')}, checked against {fp}")
+    if head.get("incident") != incident:
+        problems.append(f"{HEAD}: belongs to incident {head.get('incident')}, not {incident}")
+    n = head.get("entries")
+    if not isinstance(n, int) or n < 0:
+        problems.append(f"{HEAD}: no entry count")
+    elif n > len(entries):
+        problems.append(
+            f"chain truncated: the signed head covers {n} entries, the manifest holds {len(entries)}"
+        )
+    elif n and (entries[n - 1] or {}).get("hash") != head.get("head"):
+        problems.append(f"entry {n}: its hash is not the signed head's (the chain before it was changed)")
+    return str(head.get("key")) if head.get("key") else None
+
+
+def _check_artifacts(incident: int, source: EvidenceSource, entries: list[dict[str, Any] | None],
+                     problems: list[str]) -> int:  # fmt: skip
+    listed: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if e is not None and e.get("op") == "add":
+            listed.setdefault(str(e.get("sha256")), e)
+        elif e is not None and e.get("op") == "read" and e.get("sha256") not in listed:
+            problems.append(f"{_label(e)}: reads an artifact no earlier entry added")
+    present = set(source.artifact_names(incident))
+    for sha, e in listed.items():
+        what = f"artifact {e.get('name')!r} ({sha})"
+        data = source.get_artifact(incident, sha) if sha in present else None
+        if data is None:
+            problems.append(f"{what}: missing")
+        elif (digest := sha256_hex(data)) != sha:
+            problems.append(f"{what}: changed (its bytes now hash to {digest})")
+        elif len(data) != e.get("size"):
+            problems.append(f"{what}: {len(data)} bytes, the manifest says {e.get('size')}")
+    problems += [f"unlisted artifact file {ARTIFACTS}/{name}" for name in sorted(present - listed.keys())]
+    return len(listed)
+
+
+def readme(incident: int, key_fp: str, entries: int) -> str:
+    return f"""# Evidence of incident {incident}
+
+Exported by cloudsoc at {utcnow().isoformat()} ({entries} manifest entries).
+Signing key fingerprint: `{key_fp}` (SHA-256 of the raw Ed25519 public key). Compare it with the
+fingerprint your SOC publishes: an export that was rewritten and signed again with another key
+verifies against its own key, but not against this fingerprint.
+
+## Contents
+
+- `{MANIFEST}`: the custody chain, one JSON entry per line (op add, read or export; who, when, why).
+- `{HEAD}`: the signed head: number of entries and the last entry's hash.
+- `{PUBLIC_KEY}`: the Ed25519 public key that signed the entries and the head.
+- `{ARTIFACTS}/<sha256>`: each artifact, named by the SHA-256 of its bytes.
+
+## Verify
+
+    cloudsoc evidence verify --export <this folder or .tar.gz> --expect-key {key_fp}
+
+By hand: for each line of `{MANIFEST}` (position i from 1), remove `hash` and `sig`, serialize the rest
+as JSON with sorted keys, no whitespace, UTF-8; its SHA-256 (hex) must equal `hash`; `seq` must be i;
+`prev_hash` must be the previous line's `hash` (line 1: SHA-256 of `cloudsoc-evidence:incident:{incident}`);
+`sig` (base64) must be an Ed25519 signature of `cloudsoc-evidence-entry:` + `hash`. In `{HEAD}`,
+`signature` must sign `cloudsoc-evidence-head:` + the canonical JSON of the other fields; `entries`
+must be at most the number of lines and `head` the `hash` of that line. Every `add` entry's artifact
+must exist and hash to its name; no other file may be in `{ARTIFACTS}/`.
+"""
