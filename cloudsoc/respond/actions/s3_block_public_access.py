@@ -1,0 +1,130 @@
+"""Turn on S3 Block Public Access for a bucket and, when asked, for its whole account."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+from botocore.exceptions import ClientError
+
+from cloudsoc.aws.session import client, endpoint_of
+from cloudsoc.respond.action import Action, ActionParams, action
+from cloudsoc.respond.actions._policy import is_not_found
+
+BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+             "RestrictPublicBuckets": True}  # fmt: skip
+
+
+def s3control_client(session: boto3.Session, account_id: str, region: str = "us-east-1") -> Any:
+    """An S3 Control client. S3 Control addresses ``<account>.s3-control...``; a local endpoint (the
+    sandbox) has no such host names, so there the account prefix is taken off before signing."""
+    s3c = client("s3control", region=region, session=session)
+    if endpoint_of(session):
+        prefix = f"{account_id}."
+
+        def strip(request: Any, **_: Any) -> None:
+            parts = urlsplit(request.url)
+            if parts.netloc.startswith(prefix):
+                request.url = urlunsplit(parts._replace(netloc=parts.netloc[len(prefix) :]))
+
+        s3c.meta.events.register("before-sign.s3-control", strip)
+    return s3c
+
+
+class BlockPublicAccessParams(ActionParams):
+    bucket: str
+    account_level: bool = True  # also the account-wide setting (S3 Control)
+
+
+@action
+class BlockPublicAccess(Action[BlockPublicAccessParams]):
+    name = "s3.block_public_access"
+    summary = (
+        "Turn on all four S3 Block Public Access settings on a bucket (and account-wide when asked); "
+        "revert restores the previous settings"
+    )
+    permissions = ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock",
+                   "s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")  # fmt: skip
+    # Deleting a public access block is authorised by its Put permission.
+    revert_permissions = permissions
+    params_model = BlockPublicAccessParams
+
+    def _s3control(self) -> Any:
+        return s3control_client(self.session, self.params.account_id, self.params.region)
+
+    def read(self) -> dict[str, Any]:
+        p = self.params
+        state: dict[str, Any] = {
+            "bucket": p.bucket,
+            "exists": True,
+            "bucket_block": None,
+            "account_block": None,
+        }
+        try:
+            answer = self.client("s3").get_public_access_block(Bucket=p.bucket)
+            state["bucket_block"] = dict(answer["PublicAccessBlockConfiguration"])
+        except ClientError as exc:
+            if is_not_found(exc, "NoSuchBucket"):
+                return state | {"exists": False}
+            if not is_not_found(exc, "NoSuchPublicAccessBlockConfiguration"):
+                raise
+        if p.account_level:
+            state["account_block"] = self._account_block()
+        return state
+
+    def _account_block(self) -> dict[str, Any] | None:
+        try:
+            answer = self._s3control().get_public_access_block(AccountId=self.params.account_id)
+        except ClientError as exc:
+            if is_not_found(exc, "NoSuchPublicAccessBlockConfiguration"):
+                return None
+            raise
+        return dict(answer["PublicAccessBlockConfiguration"])
+
+    def changes(self, state: dict[str, Any]) -> list[str]:
+        if not state["exists"]:
+            return []
+        out = []
+        if state["bucket_block"] != BLOCK_ALL:
+            out.append(
+                f"block all public access to bucket {self.params.bucket} (was: {state['bucket_block']})"
+            )
+        if self.params.account_level and state["account_block"] != BLOCK_ALL:
+            out.append(
+                f"block all public access account-wide in {self.params.account_id} (was: {state['account_block']})"
+            )
+        return out
+
+    def change(self, state: dict[str, Any]) -> dict[str, Any]:
+        applied = {"bucket_block": False, "account_block": False}
+        if state["bucket_block"] != BLOCK_ALL:
+            self.client("s3").put_public_access_block(
+                Bucket=self.params.bucket, PublicAccessBlockConfiguration=BLOCK_ALL
+            )
+            applied["bucket_block"] = True
+        if self.params.account_level and state["account_block"] != BLOCK_ALL:
+            self._s3control().put_public_access_block(
+                AccountId=self.params.account_id, PublicAccessBlockConfiguration=BLOCK_ALL
+            )
+            applied["account_block"] = True
+        return applied
+
+    def undo(self, before: dict[str, Any], applied: dict[str, Any]) -> None:
+        p = self.params
+        if applied.get("bucket_block"):
+            s3 = self.client("s3")
+            if before["bucket_block"] is None:
+                s3.delete_public_access_block(Bucket=p.bucket)
+            else:
+                s3.put_public_access_block(
+                    Bucket=p.bucket, PublicAccessBlockConfiguration=before["bucket_block"]
+                )
+        if applied.get("account_block"):
+            s3c = self._s3control()
+            if before["account_block"] is None:
+                s3c.delete_public_access_block(AccountId=p.account_id)
+            else:
+                s3c.put_public_access_block(
+                    AccountId=p.account_id, PublicAccessBlockConfiguration=before["account_block"]
+                )
