@@ -162,6 +162,53 @@ incident_timeline = Table(
 )
 
 # ---- playbook executions (respond) ----------------------------------------------------------
+# One row per playbook run. ``definition`` keeps the playbook as it was started, so a resumed run
+# follows the same document. A worker owns a run while ``lease_until`` is in the future; it takes the
+# lease with a compare-and-set UPDATE, so any number of workers can share the table.
+playbook_executions = Table(
+    "playbook_executions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("playbook", String(200), nullable=False),
+    Column("playbook_hash", String(64), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("incident_id", Integer),
+    Column("status", String(16), nullable=False),  # running | waiting | succeeded | failed | cancelled
+    Column("input", JSON, nullable=False),
+    Column("output", JSON),
+    Column("error", JSON),  # {"Error", "Cause"} of a failed run
+    Column("current", JSON, nullable=False),  # state paths running or waiting
+    Column("wake_at", DateTime(timezone=True)),  # when a waiting run is due again
+    Column("lease_owner", Text),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ux_playbook_executions_incident", "playbook", "incident_id", unique=True),
+    Index("ix_playbook_executions_due", "status", "wake_at"),
+)
+
+# One row per attempt of a state. ``path`` names the visit uniquely (parallel branch, map index,
+# repeated visits); a row is written ``started`` before a task runs and finished after it.
+playbook_steps = Table(
+    "playbook_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("execution_id", Integer, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("state", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),  # action | notify | evidence | approval | wait | choice | ...
+    Column("status", String(16), nullable=False),  # started | succeeded | failed
+    Column("mode", String(16)),  # apply | plan (actions), skipped (no handler)
+    Column("input", JSON),
+    Column("output", JSON),
+    Column("error", JSON),
+    Column("due_at", DateTime(timezone=True)),  # a wait's end, an approval's timeout
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ux_playbook_steps_path", "execution_id", "path", "attempt", unique=True),
+)
 
 # ---- notification outbox (integrations) -----------------------------------------------------
 # One row per message per channel. A message is committed here before anything is sent, so a crash
