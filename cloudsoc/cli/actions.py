@@ -62,7 +62,7 @@ def actions_plan(
     output: OutOpt = Output.table,
 ) -> None:
     """What the action would change (read only: the dry run)."""
-    _, act = _prepare(Home.open(home), name, param, params_json, account, sandbox)
+    act = _prepare(Home.open(home), name, param, params_json, account, sandbox)
     plan = _aws(lambda: act.plan())
     if output is Output.json:
         emit_json(plan.model_dump(mode="json"))
@@ -85,8 +85,7 @@ def actions_apply(
     from cloudsoc.respond import record
 
     h = Home.open(home)
-    responder, act = _prepare(h, name, param, params_json, account, sandbox)
-    _confirmed(responder, yes, f"apply {name}")
+    act = _prepare(h, name, param, params_json, account, sandbox, confirm=(yes, f"apply {name}"))
     result = _run(act, lambda: act.apply())
     result_id = record.save(h, result)
     _emit_result(result, result_id, output)
@@ -112,8 +111,7 @@ def actions_revert(
     if stored.get("status") not in ("applied", "already_done"):
         raise ActionError(f"result {result_id} is {stored.get('status')}: only apply results can be reverted")
     original = record.load(h, result_id)
-    responder, act = _build(h, original.action, original.params, sandbox=False)
-    _confirmed(responder, yes, f"revert {original.action}")
+    act = _build(h, original.action, original.params, confirm=(yes, f"revert {original.action}"))
     result = _run(act, lambda: act.revert(original))
     new_id = record.save(h, result, reverts=result_id)
     if result.status != "failed":
@@ -125,7 +123,7 @@ def actions_revert(
 
 # --- helpers ------------------------------------------------------------------------------------
 def _prepare(home: Home, name: str, param: list[str] | None, params_json: str | None, account: str | None,
-             sandbox: bool) -> tuple[Responder, Action[Any]]:  # fmt: skip
+             sandbox: bool, confirm: tuple[bool, str] | None = None) -> Action[Any]:  # fmt: skip
     from cloudsoc.respond.action import ActionError
 
     raw: dict[str, Any] = {}
@@ -140,7 +138,7 @@ def _prepare(home: Home, name: str, param: list[str] | None, params_json: str | 
     raw.update(_pairs(cls.params_model, param or []))
     if account:
         raw["account_id"] = account
-    return _build(home, name, raw, sandbox=sandbox)
+    return _build(home, name, raw, sandbox=sandbox, confirm=confirm)
 
 
 def _action_class(name: str) -> type[Action[Any]]:
@@ -174,7 +172,10 @@ def _pairs(model: type[ActionParams], pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _build(home: Home, name: str, raw: dict[str, Any], *, sandbox: bool) -> tuple[Responder, Action[Any]]:
+def _build(home: Home, name: str, raw: dict[str, Any], *, sandbox: bool = False,
+           confirm: tuple[bool, str] | None = None) -> Action[Any]:  # fmt: skip
+    """The action with its parameters and a session in the target account. ``confirm`` (--yes, what):
+    refuse before reaching real AWS unless confirmed."""
     from pydantic import ValidationError
 
     from cloudsoc.respond.access import Responder
@@ -184,6 +185,8 @@ def _build(home: Home, name: str, raw: dict[str, Any], *, sandbox: bool) -> tupl
     responder = Responder.for_home(home)
     if sandbox and not responder.sandbox:
         raise ActionError(f"--sandbox: no sandbox runs in {home.root}; start it with `cloudsoc sandbox up`")
+    if confirm is not None:
+        _confirmed(responder, *confirm)
     raw = dict(raw)
     if raw.get("account_id"):
         raw["account_id"] = _account_id(home, responder, str(raw["account_id"]))
@@ -192,7 +195,7 @@ def _build(home: Home, name: str, raw: dict[str, Any], *, sandbox: bool) -> tupl
     except ValidationError as exc:
         raise ActionError(f"{name}: invalid parameters:\n{exc}") from exc
     session = _aws(lambda: responder.session(params.account_id, params.region))
-    return responder, cls(session, params)
+    return cls(session, params)
 
 
 def _account_id(home: Home, responder: Responder, account: str) -> str:
