@@ -1,0 +1,1 @@
+"""One module per channel type, each registering a ``Channel`` subclass with ``@channel``."""
