@@ -108,6 +108,21 @@ def test_config_reports_every_problem_with_its_path() -> None:
               "routes": [{"channels": ["pd", "nope"]}, {"channels": ["pd"], "digest": True}]})  # fmt: skip
 
 
+def test_every_channel_type_has_a_sender() -> None:
+    from typing import get_args
+
+    from cloudsoc.integrations.channels.base import CHANNELS
+    from cloudsoc.integrations.config import ChannelConfig
+
+    members = get_args(get_args(ChannelConfig)[0])
+    configured = {get_args(m.model_fields["type"].annotation)[0] for m in members}
+    assert (
+        configured
+        == set(CHANNELS.names())
+        == {"slack", "sns", "email", "pagerduty", "servicenow", "jira", "webhook"}
+    )
+
+
 def test_default_routes_page_critical_and_digest_low(tmp_path: Path) -> None:
     n = notifier(tmp_path, {"channels": {
         "pd": {"type": "pagerduty", "routing_key": "k"}, "chat": {"type": "slack", "webhook_url": "env:SLACK_URL"},
@@ -452,9 +467,19 @@ def test_same_notification_is_queued_once(tmp_path: Path, engine: Engine, slack:
     acked = {**doc, "incident": {**doc["incident"], "status": "acknowledged"}}
     update_ids = notify(n, engine, acked, "incident.updated")
     assert notify(n, engine, acked, "incident.updated") == update_ids != ids
-    assert len(rows(engine)) == 2
+    step = {**doc, "ref": "execution-3/notify-owner"}  # a playbook step names its message
+    step_ids = notify(n, engine, step, "approval.requested")
+    assert (
+        notify(
+            n, engine, {**step, "incident": {**doc["incident"], "status": "contained"}}, "approval.requested"
+        )
+        == step_ids
+    )
+    assert len(rows(engine)) == 3
     n.deliver_due(engine)
-    assert n.deliver_due(engine).sent == [] and len(slack.requests) == 2
+    assert n.deliver_due(engine).sent == [] and len(slack.requests) == 3
+    with engine.connect() as conn:
+        assert len(timeline.entries(conn, doc["incident"]["id"])) == 3
 
 
 def test_outbox_survives_a_restart_on_postgresql(

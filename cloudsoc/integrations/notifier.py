@@ -83,7 +83,8 @@ class Notifier:
         self, conn: Connection, doc: dict[str, Any], event: str, *, channels: list[str] | None = None
     ) -> list[int]:
         """Queue ``event`` of the incident in ``doc`` for its routed (or the given) channels; the ids of
-        the outbox rows. The same event with the same document is queued once per channel."""
+        the outbox rows. The same event with the same document (or the same ``doc["ref"]``) is queued
+        once per channel."""
         inc = doc.get("incident") or {}
         if inc.get("id") is None:
             raise NotifyError(f"{event}: the document has no incident id")
@@ -92,8 +93,10 @@ class Notifier:
         if unknown:
             raise NotifyError(f"unknown notify channels {unknown}; configured: {sorted(self.channels)}")
         data = outbox.plain(doc)
-        # incident.opened happens once per incident; any other event is new when its document is
-        key = f"{event}:{inc['id']}" + ("" if event == "incident.opened" else f":{_fingerprint(data)}")
+        # incident.opened happens once per incident; any other event is new when its document is,
+        # unless the caller names it with a stable ``ref`` (a playbook step's, say)
+        ref = str(doc["ref"]) if doc.get("ref") else _fingerprint(data)
+        key = f"{event}:{inc['id']}" + ("" if event == "incident.opened" else f":{ref}")
         return [self._enqueue(conn, name, key, int(inc["id"]), event, data) for name in names]
 
     def _enqueue(self, conn: Connection, name: str, key: str, incident_id: int | None, event: str,
