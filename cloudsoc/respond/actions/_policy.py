@@ -120,9 +120,10 @@ def principal_account(value: str) -> str | None:
 def _restricts(statement: dict[str, Any], trusted: set[str]) -> bool:
     """A condition narrows the statement's callers to known ones (trusted accounts for account keys)."""
     for operator, block in (statement.get("Condition") or {}).items():
-        op = operator.lower().split(":")[-1]
-        if op not in _NARROWING_OPERATORS or not isinstance(block, dict):
-            continue  # Not... operators, ...IfExists and Null do not narrow
+        qualifier, _, op = operator.lower().rpartition(":")
+        # Not... operators, ...IfExists, Null and ForAllValues (true when the key is absent) do not narrow
+        if op not in _NARROWING_OPERATORS or qualifier == "forallvalues" or not isinstance(block, dict):
+            continue
         for key, values in block.items():
             vals = [str(v) for v in as_list(values)]
             if key.lower() not in RESTRICTING_KEYS or not vals or _WIDE_VALUES & set(vals):
