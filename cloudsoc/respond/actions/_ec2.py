@@ -4,11 +4,14 @@ lookups, and the base of the "stop sharing" actions (snapshots, images)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.session import client
 from cloudsoc.respond.action import Action, ActionError, ActionParams
+
+P = TypeVar("P", bound=ActionParams)
 
 # Error codes meaning "the target is gone": the action then counts as done.
 NOT_FOUND = frozenset({
@@ -66,12 +69,23 @@ def ebs_volumes(instance: dict[str, Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+class AwsAction(Action[P]):
+    """An action that keeps one client per service for its life: an action makes tens of calls,
+    and making a client costs more than a call."""
+
+    def client(self, service: str) -> Any:
+        cache: dict[str, Any] = self.__dict__.setdefault("_clients", {})
+        if service not in cache:
+            cache[service] = client(service, region=self.params.region, session=self.session)
+        return cache[service]
+
+
 # --- sharing ---------------------------------------------------------------------------------------
 class UnshareParams(ActionParams):
     allowed_accounts: list[str] = []  # accounts that keep their access (the organization's own)
 
 
-class Unshare(Action[Any]):
+class Unshare(AwsAction[Any]):
     """Take away public and foreign-account access to a snapshot or an image. The permission list
     entries are the API's own: ``{"Group": "all"}``, ``{"UserId": ...}``, ``{"OrganizationArn": ...}``."""
 

@@ -15,8 +15,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.aws.session import client
-from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._ec2 import is_not_found
+from cloudsoc.respond.action import ActionParams, action
+from cloudsoc.respond.actions._ec2 import AwsAction, is_not_found
 
 MANAGEMENT_ALL = {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}
 MANAGEMENT_ADVANCED = {
@@ -35,7 +35,7 @@ class RestoreTrailParams(ActionParams):
 
 
 @action
-class RestoreTrail(Action[RestoreTrailParams]):
+class RestoreTrail(AwsAction[RestoreTrailParams]):
     name = "cloudtrail.restore_trail"
     summary = "Start a stopped CloudTrail trail and restore event selectors that record all management events"
     permissions = ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
@@ -141,7 +141,8 @@ class RestoreTrail(Action[RestoreTrailParams]):
     def undo(self, before: dict[str, Any], applied: dict[str, Any]) -> None:
         ct = self._ct()
         if applied.get("created"):
-            ct.delete_trail(Name=applied["created"])
+            # by name (the ARN's last part): the sandbox deletes by name only
+            ct.delete_trail(Name=applied["created"].rsplit("/", 1)[-1])
             return
         if applied.get("selectors_changed"):
             if before["event_selectors"]:

@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._ec2 import error_code, find_instance, is_not_found, jsonable
+from cloudsoc.respond.action import ActionParams, action
+from cloudsoc.respond.actions._ec2 import AwsAction, error_code, find_instance, is_not_found, jsonable
 
 ATTRIBUTES = ("userData", "disableApiTermination", "disableApiStop", "instanceInitiatedShutdownBehavior",
               "sourceDestCheck", "groupSet", "kernel", "ramdisk")  # fmt: skip
@@ -25,7 +25,7 @@ class CaptureInstanceParams(ActionParams):
 
 
 @action
-class CaptureInstance(Action[CaptureInstanceParams]):
+class CaptureInstance(AwsAction[CaptureInstanceParams]):
     name = "ec2.capture_instance"
     summary = (
         "Capture an instance's metadata (attributes, user data, role, network, volumes) and console output"

@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._ec2 import ebs_volumes, error_code, find_instance, is_not_found
+from cloudsoc.respond.action import ActionError, ActionParams, action
+from cloudsoc.respond.actions._ec2 import AwsAction, ebs_volumes, error_code, find_instance, is_not_found
 
 QUARANTINE_GROUP = "cloudsoc-quarantine"
 
@@ -24,7 +24,7 @@ class IsolateInstanceParams(ActionParams):
 
 
 @action
-class IsolateInstance(Action[IsolateInstanceParams]):
+class IsolateInstance(AwsAction[IsolateInstanceParams]):
     name = "ec2.isolate_instance"
     summary = (
         "Detach an instance from its Auto Scaling group and target groups, move it to a no-traffic "

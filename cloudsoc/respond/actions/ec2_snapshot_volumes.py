@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._ec2 import ebs_volumes, find_instance, jsonable
+from cloudsoc.respond.action import ActionParams, action
+from cloudsoc.respond.actions._ec2 import AwsAction, ebs_volumes, find_instance, jsonable
 
 EVIDENCE_TAG = "cloudsoc:evidence"
 INCIDENT_TAG = "cloudsoc:incident"
@@ -23,7 +23,7 @@ class SnapshotVolumesParams(ActionParams):
 
 
 @action
-class SnapshotVolumes(Action[SnapshotVolumesParams]):
+class SnapshotVolumes(AwsAction[SnapshotVolumesParams]):
     name = "ec2.snapshot_volumes"
     summary = "Take tagged forensic snapshots of every EBS volume attached to an instance"
     permissions = ("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots",

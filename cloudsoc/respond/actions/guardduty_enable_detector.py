@@ -7,8 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._ec2 import error_code
+from cloudsoc.respond.action import ActionParams, action
+from cloudsoc.respond.actions._ec2 import AwsAction, error_code
 
 
 class EnableDetectorParams(ActionParams):
@@ -16,7 +16,7 @@ class EnableDetectorParams(ActionParams):
 
 
 @action
-class EnableDetector(Action[EnableDetectorParams]):
+class EnableDetector(AwsAction[EnableDetectorParams]):
     name = "guardduty.enable_detector"
     summary = "Re-enable a suspended GuardDuty detector, or create one in a region that has none"
     permissions = ("guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:UpdateDetector",
