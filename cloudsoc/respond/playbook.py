@@ -98,7 +98,7 @@ class Playbook(BaseModel):
         except ValidationError as exc:
             problems += _model_problems(exc, file, "Approval", lines or {})
         if problems:
-            raise PlaybookError(problems)
+            raise PlaybookError(sorted(problems, key=lambda p: p.line or 0))
         definition = {k: v for k, v in doc.items() if k not in ("Trigger", "Approval")}
         digest = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
         return cls(name=name, file=file, definition=definition, trigger=trigger,
