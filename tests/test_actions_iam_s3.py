@@ -595,3 +595,25 @@ def test_cli_refuses_to_change_real_aws_without_yes(tmp_path: Path, monkeypatch:
                                             "--param", "bucket=b", "--sandbox", "--home", str(tmp_path / "real")])  # fmt: skip
     assert isinstance(sandbox_only.exception, ActionError) and "no sandbox" in str(sandbox_only.exception)
     assert not (tmp_path / "real" / "respond").exists()
+
+
+def test_cli_failed_revert_is_stored_and_can_be_retried(sandbox_home: Home, admin: boto3.Session) -> None:
+    s3 = client("s3", session=admin)
+    gone = unique("ir-gone")
+    s3.create_bucket(Bucket=gone)
+    applied = cli(sandbox_home, "actions", "apply", "s3.block_public_access", "--account", "prod",
+                  "--param", f"bucket={gone}", "--param", "account_level=false")  # fmt: skip
+    assert applied["status"] == "applied" and applied["params"]["account_level"] is False
+    s3.delete_bucket(Bucket=gone)
+    out = CliRunner().invoke(
+        app, ["actions", "revert", applied["id"], "--home", str(sandbox_home.root), "-o", "json"]
+    )
+    assert out.exit_code == 1
+    failed = json.loads(out.stdout)
+    assert (
+        failed["status"] == "failed"
+        and "NoSuchBucket" in failed["error"]
+        and failed["reverts"] == applied["id"]
+    )
+    assert json.loads((record.directory(sandbox_home) / f"{failed['id']}.json").read_text()) == failed
+    assert "reverted_by" not in record.read(sandbox_home, applied["id"])  # still revertible

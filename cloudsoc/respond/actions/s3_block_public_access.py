@@ -83,7 +83,7 @@ class BlockPublicAccess(Action[BlockPublicAccessParams]):
         return dict(answer["PublicAccessBlockConfiguration"])
 
     def changes(self, state: dict[str, Any]) -> list[str]:
-        if not state["exists"]:
+        if not state["exists"]:  # the bucket is the target: without it, the account setting is not asked for
             return []
         out = []
         if state["bucket_block"] != BLOCK_ALL:
