@@ -442,7 +442,9 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _label(entry: dict[str, Any]) -> str:
+def _label(entry: dict[str, Any], pos: int | None = None) -> str:
+    if pos is not None and not isinstance(entry.get("seq"), int):
+        return f"manifest line {pos}"
     return f"entry {entry.get('seq')} ({entry.get('op')} {entry.get('kind')} {entry.get('name')!r})"
 
 
@@ -464,7 +466,7 @@ def _check_entries(incident: int, lines: list[bytes], key: Ed25519PublicKey,
 
 def _entry_problems(incident: int, pos: int, entry: dict[str, Any], prev: str | None,
                     key: Ed25519PublicKey) -> list[str]:  # fmt: skip
-    label, out = _label(entry), []
+    label, out = _label(entry, pos), []
     body = {k: v for k, v in entry.items() if k not in ("hash", "sig")}
     digest = sha256_hex(canonical(body))
     if digest != entry.get("hash"):

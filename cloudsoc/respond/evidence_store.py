@@ -216,8 +216,9 @@ def ensure_bucket(session: boto3.Session, name: str, *, retention_days: int = 36
     if current.get("ObjectLockEnabled") != "Enabled":
         raise EvidenceError(f"evidence bucket {name} exists without Object Lock; use a new bucket")
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    wanted = {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": retention_days}}
-    if current.get("Rule") != wanted:
+    rule = current.get("Rule", {}).get("DefaultRetention", {})
+    if (rule.get("Mode"), rule.get("Days"), rule.get("Years") or 0) != ("COMPLIANCE", retention_days, 0):
+        wanted = {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": retention_days}}
         s3.put_object_lock_configuration(
             Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": wanted}
         )
