@@ -192,6 +192,11 @@ def _delete_head(folder: Path, shas: dict[str, str]) -> str:
     return "head.json is missing"
 
 
+def _delete_everything(folder: Path, shas: dict[str, str]) -> str:
+    shutil.rmtree(folder)
+    return f"no evidence of incident {INCIDENT} at {folder}"
+
+
 @pytest.mark.parametrize(
     "tamper",
     [
@@ -206,6 +211,7 @@ def _delete_head(folder: Path, shas: dict[str, str]) -> str:
         _replace_signature,
         _other_key,
         _delete_head,
+        _delete_everything,
     ],
 )
 def test_every_tampering_fails_verification_naming_what(
@@ -217,7 +223,7 @@ def test_every_tampering_fails_verification_naming_what(
     # a fresh process (no cached chain) sees it too, and will not append on top of it
     fresh = Locker.open(Home.open(folder.parent.parent))
     assert expected in _problems(fresh)
-    if tamper not in (_edit_byte, _delete_artifact, _add_unlisted, _delete_head):
+    if tamper not in (_edit_byte, _delete_artifact, _add_unlisted, _delete_head, _delete_everything):
         with pytest.raises(EvidenceError, match="refusing to append"):
             fresh.add(INCIDENT, "note", "late.txt", b"late", **WHO)
 

@@ -425,12 +425,15 @@ def verify_export(path: Path, *, expected_key: str | None = None) -> Verificatio
 
 def check(incident: int, source: EvidenceSource, key: Ed25519PublicKey) -> Verification:
     problems: list[str] = []
-    entries = _check_entries(incident, source.entry_lines(incident), key, problems)
+    lines = source.entry_lines(incident)
+    if not lines and source.get_head(incident) is None:
+        problems.append(f"no evidence of incident {incident} at {source.where(incident)}")
+    entries = _check_entries(incident, lines, key, problems)
     signed_by = _check_head(incident, source.get_head(incident), entries, key, problems)
     listed = _check_artifacts(incident, source, entries, problems)
     problems += [f"unexpected file {name}" for name in source.extra_files(incident)]
     problems += source.integrity_problems(incident)
-    return Verification(incident_id=incident, location=source.location, problems=problems, entries=len(entries),
+    return Verification(incident_id=incident, location=source.where(incident), problems=problems, entries=len(entries),
                         artifacts=listed, key_fingerprint=fingerprint(key), signed_by=signed_by)  # fmt: skip
 
 

@@ -68,6 +68,10 @@ class EvidenceSource(ABC):
     @abstractmethod
     def get_head(self, incident: int) -> bytes | None: ...
 
+    def where(self, incident: int) -> str:
+        """Where one incident's evidence is, for people."""
+        return self.location
+
     def extra_files(self, incident: int) -> list[str]:
         """Files beside the evidence that no part of the locker wrote."""
         return []
@@ -114,6 +118,9 @@ class LocalStore(EvidenceStore):
 
     def _dir(self, incident: int) -> Path:
         return self.root / str(int(incident))
+
+    def where(self, incident: int) -> str:
+        return str(self._dir(incident))
 
     @contextmanager
     def lock(self, incident: int) -> Iterator[None]:
@@ -249,6 +256,9 @@ class S3Store(EvidenceStore):
 
     def key(self, incident: int, *parts: str) -> str:
         return f"{self.prefix}incidents/{int(incident)}/" + "/".join(parts)
+
+    def where(self, incident: int) -> str:
+        return f"s3://{self.bucket}/{self.key(incident)}"
 
     @contextmanager
     def lock(self, incident: int) -> Iterator[None]:
