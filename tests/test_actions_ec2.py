@@ -9,7 +9,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -33,6 +33,8 @@ class Env:
     prod: str  # account ids
     dev: str
     management: str
+    _admins: dict[tuple[str, str], boto3.Session] = field(default_factory=dict)
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     def act(
         self, name: str, account: str | None = None, region: str = "us-east-1", **params: Any
@@ -42,10 +44,19 @@ class Env:
         return ACTIONS.get(name).build(session, {"account_id": acct, "region": region, **params})
 
     def admin(self, account: str = "prod", region: str = "us-east-1") -> boto3.Session:
-        return Sandbox.account_admin(self.state, account, region)
+        key = (account, region)
+        if key not in self._admins:
+            self._admins[key] = Sandbox.account_admin(self.state, account, region)
+        return self._admins[key]
+
+    def client(self, service: str, account: str = "prod", region: str = "us-east-1") -> Any:
+        key = (service, account, region)
+        if key not in self._clients:
+            self._clients[key] = client(service, session=self.admin(account, region))
+        return self._clients[key]
 
     def ec2(self) -> Any:
-        return client("ec2", session=self.admin())
+        return self.client("ec2")
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +118,7 @@ class Scaled:
 def scaled(env: Env) -> Iterator[Scaled]:
     """An instance launched by an Auto Scaling group (from a launch template) and registered in two
     ALB target groups, one on a custom port."""
-    adm = env.admin()
-    ec2, asg, elb = (
-        client("ec2", session=adm),
-        client("autoscaling", session=adm),
-        client("elbv2", session=adm),
-    )
+    ec2, asg, elb = env.ec2(), env.client("autoscaling"), env.client("elbv2")
     res, u = env.state.resources["prod"], uid()
     ami = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     lt = ec2.create_launch_template(LaunchTemplateName=f"isolate-{u}", LaunchTemplateData={
@@ -164,12 +170,7 @@ def _targets(elb: Any, arn: str) -> list[tuple[str, int | None]]:
 
 
 def _isolation_view(env: Env, s: Scaled) -> dict[str, Any]:
-    adm = env.admin()
-    ec2, asg, elb = (
-        client("ec2", session=adm),
-        client("autoscaling", session=adm),
-        client("elbv2", session=adm),
-    )
+    ec2, asg, elb = env.ec2(), env.client("autoscaling"), env.client("elbv2")
     group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[s.group])["AutoScalingGroups"][0]
     inst = ec2.describe_instances(InstanceIds=[s.instance])["Reservations"][0]["Instances"][0]
     prot = ec2.describe_instance_attribute(InstanceId=s.instance, Attribute="disableApiTermination")
@@ -462,7 +463,7 @@ def _trail_view(ct: Any, trail: str) -> tuple[bool, list[dict[str, Any]]]:
 
 def test_restore_organization_trail(env: Env) -> None:
     """The org trail in the management account, stopped and blinded by event selectors."""
-    ct = client("cloudtrail", session=env.admin("management"))
+    ct = env.client("cloudtrail", "management")
     arn = env.state.resources["management"]["trail_arn"]
     original = _trail_view(ct, "organization-trail")
     assert original[0] is True and original[1][0]["IncludeManagementEvents"] is True
@@ -487,7 +488,7 @@ def test_restore_organization_trail(env: Env) -> None:
 
 
 def test_restore_trail_with_explicit_selectors(env: Env) -> None:
-    ct = client("cloudtrail", session=env.admin("management"))
+    ct = env.client("cloudtrail", "management")
     name = f"audit-{uid()}"
     ct.create_trail(Name=name, S3BucketName=env.state.trail_bucket)
     ct.start_logging(Name=name)
@@ -508,7 +509,7 @@ def test_restore_trail_with_explicit_selectors(env: Env) -> None:
 
 
 def test_recreate_deleted_trail(env: Env) -> None:
-    ct = client("cloudtrail", session=env.admin("management"))
+    ct = env.client("cloudtrail", "management")
     name = f"deleted-{uid()}"
 
     def view() -> Any:
@@ -541,7 +542,7 @@ def _detector_status(gd: Any, detector: str) -> str:
 
 def test_enable_suspended_detector(env: Env) -> None:
     detector = env.state.resources["prod"]["guardduty_detectors"]["us-east-1"]
-    gd = client("guardduty", session=env.admin())
+    gd = env.client("guardduty")
     view = partial(_detector_status, gd, detector)
     gd.update_detector(DetectorId=detector, Enable=False)
     try:
@@ -556,7 +557,7 @@ def test_enable_suspended_detector(env: Env) -> None:
 
 def test_create_detector_where_none_exists(env: Env) -> None:
     region = "us-west-2"  # the landing zone turns GuardDuty on in us-east-1 and eu-west-1 only
-    gd = client("guardduty", session=env.admin(region=region))
+    gd = env.client("guardduty", region=region)
 
     def view() -> list[str]:
         return [gd.get_detector(DetectorId=d)["Status"] for d in gd.list_detectors()["DetectorIds"]]
@@ -636,3 +637,47 @@ def test_declarations() -> None:
     evidence = {n for n in names if not ACTIONS.get(n).changes_aws}
     assert evidence == {"ec2.snapshot_volumes", "ec2.capture_instance"}
     assert not any(ACTIONS.get(n).reversible for n in evidence)
+
+
+def _restore_trail(**params: Any) -> Any:
+    """The action without AWS: only its selector logic runs."""
+    return ACTIONS.get("cloudtrail.restore_trail").build(
+        boto3.Session(region_name="us-east-1"), {"account_id": "111122220001", "trail": "t", **params}
+    )
+
+
+def _trail_state(basic: list[dict[str, Any]], advanced: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"event_selectors": basic, "advanced_event_selectors": advanced}
+
+
+def test_trail_selectors_default_keeps_data_events_and_restores_management() -> None:
+    act = _restore_trail()
+    s3 = {"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}
+    # management events excluded from a source (KMS) do not count as recorded
+    narrowed = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [s3],
+                 "ExcludeManagementEventSources": ["kms.amazonaws.com"]}]  # fmt: skip
+    kind, sels = act.target_selectors(_trail_state(narrowed, []))
+    assert kind == "EventSelectors"
+    assert sels == [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [s3],
+                     "ExcludeManagementEventSources": []}]  # fmt: skip
+    assert act.target_selectors(_trail_state(sels, [])) is None
+    assert act.target_selectors(_trail_state([], [])) is None  # no custom selectors: all management events
+    write_only = [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "DataResources": []}]
+    assert act.target_selectors(_trail_state(write_only, [])) == ("EventSelectors", [
+        {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}])  # fmt: skip
+
+
+def test_trail_selectors_advanced() -> None:
+    act = _restore_trail()
+    data = {"Name": "s3", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                                             {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}  # fmt: skip
+    read_only = {"Name": "m", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]},
+                                                 {"Field": "readOnly", "Equals": ["true"]}]}  # fmt: skip
+    kind, sels = act.target_selectors(_trail_state([], [read_only, data]))
+    assert kind == "AdvancedEventSelectors"
+    assert sels == [{"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+                    data]  # fmt: skip
+    assert act.target_selectors(_trail_state([], sels)) is None
+    explicit = _restore_trail(event_selectors=[data])
+    assert explicit.target_selectors(_trail_state([], [data])) is None
+    assert explicit.target_selectors(_trail_state([], [read_only])) == ("AdvancedEventSelectors", [data])
