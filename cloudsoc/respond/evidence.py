@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from cloudsoc.core.errors import ConfigError
 from cloudsoc.core.timeutil import utcnow
@@ -121,12 +121,13 @@ class Verification(BaseModel):
     key_fingerprint: str  # the key the signatures were checked against
     signed_by: str | None = None  # the fingerprint the head names
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, **self.model_dump(mode="json")}
+        return self.model_dump(mode="json")
 
 
 # ---- keys and canonical bytes ---------------------------------------------------------------------------
@@ -331,6 +332,7 @@ class Locker:
         Appending on top of a chain that fails its checks would sign over a forgery or a truncation,
         so that is refused. Entries past the signed head (a writer that stopped between appending and
         re-signing) are adopted: each carries the home's own signature."""
+        raw = self.store.get_head(incident)  # before the entries: they only grow, so it cannot be ahead
         chain = self._chains.setdefault(incident, [])
         problems: list[str] = []
         prev = chain[-1]["hash"] if chain else genesis(incident)
@@ -342,7 +344,6 @@ class Locker:
             problems += _entry_problems(incident, pos, entry, prev, self.signer.public)
             chain.append(entry)
             prev = str(entry.get("hash"))
-        raw = self.store.get_head(incident)
         if raw is not None:
             _check_head(incident, raw, list(chain), self.signer.public, problems)
         if problems:
@@ -352,8 +353,9 @@ class Locker:
         return chain
 
     def _bundle(self, incident: int) -> dict[str, bytes]:
+        head = self.store.get_head(incident) or b""  # first: a writer elsewhere may append meanwhile
         lines = self.store.entry_lines(incident)
-        files = {MANIFEST: b"".join(line + b"\n" for line in lines), HEAD: self.store.get_head(incident) or b"",
+        files = {MANIFEST: b"".join(line + b"\n" for line in lines), HEAD: head,
                  PUBLIC_KEY: public_pem(self.signer.public)}  # fmt: skip
         for art in self.artifacts(incident):
             data = self.store.get_artifact(incident, art.sha256)
