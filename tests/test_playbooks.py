@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 import httpx
 import pytest
 import sqlalchemy
 import yaml
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from cloudsoc.cases import timeline
@@ -88,7 +87,7 @@ def engine(sql: sqlalchemy.Engine, clock: Clock, calls: Calls) -> Engine:
                   inline_wait=0)  # fmt: skip
 
 
-DOC = {"incident": {"id": 1, "severity": "high", "tags": ["attack.t1530"], "account_id": "111122220004",
+DOC: dict[str, Any] = {"incident": {"id": 1, "severity": "high", "tags": ["attack.t1530"], "account_id": "111122220004",
                     "entities": {"access_keys": ["AKIA1", "AKIA2", "AKIA3"], "users": ["mallory"]}},
        "alert": {"rule_id": "s3_bucket_policy_public"}, "account": {"id": "111122220004", "tier": "prod"}}  # fmt: skip
 
@@ -217,7 +216,10 @@ def test_bundled_playbooks_reference_real_rules_and_actions() -> None:
 
 def test_triggers_match_rule_tag_severity_and_tier() -> None:
     found = load_playbooks()
-    names = lambda d: [p.name for p in triggers.match(found, d)]  # noqa: E731
+
+    def names(doc: dict[str, Any]) -> list[str]:
+        return [p.name for p in triggers.match(found, doc)]
+
     assert names(DOC) == ["public_s3_bucket"]
     by_tag = {
         **DOC,
@@ -668,9 +670,10 @@ def test_cli_run_show_and_approve(sandbox_home: Home, tmp_path: Path) -> None:
     home.mkdir()
     (home / "playbooks").mkdir()
     (home / "playbooks" / "ask.yml").write_text(APPROVAL.replace("Approvers: [alice, bob]", "Default: deny"))
-    run: Callable[..., Any] = lambda *a: CliRunner().invoke(
-        app, ["playbooks", *a, "--home", str(home), "-o", "json"]
-    )  # noqa: E731
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(app, ["playbooks", *args, "--home", str(home), "-o", "json"])
+
     res = run("run", "ask", "--input", json.dumps(DOC))
     assert res.exit_code == 0, res.output
     started = json.loads(res.stdout)

@@ -27,10 +27,12 @@ from cloudsoc.core.timeutil import utcnow
 from cloudsoc.respond import asl
 from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS, Action, ActionResult
-from cloudsoc.respond.playbook import Playbook
+from cloudsoc.respond.playbook import Playbook, PlaybookSet, load_playbooks
 from cloudsoc.respond.runner import Run, StateFailed, StepContext, Suspended, crash_point
 from cloudsoc.respond.store import TERMINAL, Entry, Store
 
+__all__ = ["ApprovalError", "Engine", "ExecutionStatus", "Handler", "Playbook", "PlaybookSet", "StepContext",
+           "load_playbooks"]  # fmt: skip
 log = logging.getLogger(__name__)
 Handler = Callable[[StepContext, dict[str, Any]], dict[str, Any]]
 ENGINE_FILLED = ("account_id", "region", "incident")
