@@ -37,7 +37,7 @@ from cloudsoc.respond.evidence import (
     sha256_hex,
     verify_export,
 )
-from cloudsoc.respond.evidence_store import EvidenceError
+from cloudsoc.respond.evidence_store import EvidenceError, ensure_bucket
 from cloudsoc.respond.extract import event_extract
 from tests.conftest import record, write_trail
 
@@ -417,6 +417,9 @@ def test_s3_locker_in_the_sandbox(sandbox_home: Home, tmp_path: Path) -> None:
     locker = Locker.open(home, Sandbox.soc_session(state))  # the bucket exists now: only checked
     s3 = client("s3", session=Sandbox.soc_session(state))
     _check_bucket(s3, bucket, client("s3", session=Sandbox.account_admin(state, "prod")))
+    s3.create_bucket(Bucket=f"{bucket}-plain")
+    with pytest.raises(EvidenceError, match="without Object Lock"):
+        ensure_bucket(Sandbox.soc_session(state), f"{bucket}-plain")
 
     shas = _fill(locker, 9)
     assert locker.verify(9).ok, locker.verify(9).problems
@@ -433,7 +436,7 @@ def test_s3_locker_in_the_sandbox(sandbox_home: Home, tmp_path: Path) -> None:
             < head["ObjectLockRetainUntilDate"]
             < datetime.now(UTC) + timedelta(days=4)
         )
-    exported = locker.export(9, tmp_path / "from-s3.tar.gz", **WHO)
+    exported = locker.export(9, tmp_path / "exports" / "from-s3.tar.gz", **WHO)
     assert verify_export(exported, expected_key=locker.key_fingerprint).ok
 
     key = f"evidence/incidents/9/artifacts/{shas['snapshot']}"

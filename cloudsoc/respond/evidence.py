@@ -283,6 +283,7 @@ class Locker:
         fields = {"op": "export", "kind": "export", "name": dest.name, "detail": {"to": str(dest.resolve())}}
         self._append(incident_id, fields, actor, reason)
         files = self._bundle(incident_id)
+        dest.parent.mkdir(parents=True, exist_ok=True)
         if tarball:
             write_tar(dest, f"incident-{incident_id}-evidence", files)
             return dest

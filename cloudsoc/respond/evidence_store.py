@@ -21,7 +21,7 @@ import tarfile
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -205,35 +205,59 @@ def ensure_bucket(session: boto3.Session, name: str, *, retention_days: int = 36
     versioning, every public access blocked, encryption at rest.
 
     Object Lock can only be chosen when a bucket is created, so an existing bucket without it is an
-    error rather than something to repair.
+    error rather than something to repair. On an existing bucket only what differs is written, so a
+    locker that opens it every time needs read permissions only.
     """
-    s3 = client("s3", session=session)
+    s3: Any = client("s3", session=session)
+    created = _create(s3, name)
     try:
-        s3.head_bucket(Bucket=name)
-    except ClientError as exc:
-        if _code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
-            raise EvidenceError(f"evidence bucket {name}: {exc}") from exc
-        region = s3.meta.region_name
-        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True, **where)
-    try:
-        current = s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
+        lock = s3.get_object_lock_configuration(Bucket=name)["ObjectLockConfiguration"]
     except ClientError as exc:
         raise EvidenceError(f"evidence bucket {name} exists without Object Lock; use a new bucket") from exc
-    if current.get("ObjectLockEnabled") != "Enabled":
+    if lock.get("ObjectLockEnabled") != "Enabled":
         raise EvidenceError(f"evidence bucket {name} exists without Object Lock; use a new bucket")
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    rule = current.get("Rule", {}).get("DefaultRetention", {})
+    if created or s3.get_bucket_versioning(Bucket=name).get("Status") != "Enabled":
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    rule = lock.get("Rule", {}).get("DefaultRetention", {})
     if (rule.get("Mode"), rule.get("Days"), rule.get("Years") or 0) != ("COMPLIANCE", retention_days, 0):
         wanted = {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": retention_days}}
         s3.put_object_lock_configuration(
             Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": wanted}
         )
-    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True})  # fmt: skip
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+             "RestrictPublicBuckets": True}  # fmt: skip
+    if (
+        created
+        or _read(lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]) != block
+    ):
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+    if created or not _read(
+        lambda: s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]
+    ):
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
+
+
+def _create(s3: Any, name: str) -> bool:
+    """Whether the bucket had to be created (with Object Lock, which only creation can turn on)."""
+    try:
+        s3.head_bucket(Bucket=name)
+        return False
+    except ClientError as exc:
+        if _code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
+            raise EvidenceError(f"evidence bucket {name}: {exc}") from exc
+    region = s3.meta.region_name
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True, **where)
+    return True
+
+
+def _read(get: Callable[[], Any]) -> Any:
+    """A bucket setting, or None when it was never set."""
+    try:
+        return get()
+    except ClientError:
+        return None
 
 
 class S3Store(EvidenceStore):
