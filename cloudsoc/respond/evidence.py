@@ -207,6 +207,10 @@ class Signer:
 
 
 class Locker:
+    """One home's evidence. Writers (add, read, export) first check the chain they append to and refuse
+    to extend one that fails verification: custody recorded on top of a tampered chain would be signed
+    as if it were sound. ``verify`` then says what happened."""
+
     def __init__(self, store: EvidenceStore, signer: Signer) -> None:
         self.store = store
         self.signer = signer
