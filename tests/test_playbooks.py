@@ -563,6 +563,16 @@ States:
     assert [o["approved"] for o in st.output] == [True, False]
 
 
+def test_cancelled_execution_goes_no_further(engine: Engine, calls: Calls, clock: Clock) -> None:
+    x = engine.start(playbook(APPROVAL), DOC, None)
+    assert engine.run(x).status == "waiting"
+    assert engine.cancel(x) and not engine.cancel(x)
+    with pytest.raises(ApprovalError, match="cancelled"):
+        engine.approve(x, "alice", "too late", True)
+    clock.advance(10**6)
+    assert engine.work() == 0 and engine.run(x).status == "cancelled" and not calls.seen
+
+
 # ---- actions against the sandbox ----------------------------------------------------------------
 
 PUBLIC = {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",

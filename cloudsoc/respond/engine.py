@@ -29,7 +29,7 @@ from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS, Action, ActionResult
 from cloudsoc.respond.playbook import Playbook, PlaybookSet, load_playbooks
 from cloudsoc.respond.runner import Run, StateFailed, StepContext, Suspended, crash_point
-from cloudsoc.respond.store import TERMINAL, Entry, Store
+from cloudsoc.respond.store import TERMINAL, Entry, LeaseLost, Store
 
 __all__ = ["ApprovalError", "Engine", "ExecutionStatus", "Handler", "Playbook", "PlaybookSet", "StepContext",
            "load_playbooks"]  # fmt: skip
@@ -81,7 +81,10 @@ class Engine:
     def run(self, execution_id: int) -> ExecutionStatus:
         """Run until the execution finishes or waits; a run another worker holds is left alone."""
         if self.store.claim(execution_id, self.now()):
-            self._run_claimed(execution_id)
+            try:
+                self._run_claimed(execution_id)
+            except LeaseLost as exc:  # cancelled meanwhile, or too slow and taken over: stop here
+                log.warning("%s", exc)
         return self.status(execution_id)
 
     def work(self, max_executions: int = 0, until_idle: bool = True, poll_seconds: float = 1.0) -> int:
@@ -259,6 +262,8 @@ class Engine:
     ) -> None:
         """Decide a waiting approval (``state``: its state name or path, needed when several wait)."""
         ex = self.store.execution(execution_id)
+        if ex["status"] in TERMINAL:
+            raise ApprovalError(f"execution {execution_id} is {ex['status']}")
         waiting = [r for r in self.store.steps(execution_id).values() if r["kind"] == "approval"
                    and r["status"] == "started" and state in (None, r["state"], r["path"])]  # fmt: skip
         if not waiting:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +62,6 @@ class StepContext:
     incident_id: int | None
     document: dict[str, Any]  # the execution's input (the incident document)
     ref: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def crash_point(moment: str, state: str) -> None:

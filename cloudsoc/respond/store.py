@@ -91,10 +91,11 @@ class Store:
                          .values(lease_owner=None, lease_until=None))  # fmt: skip
 
     def _renew(self, conn: Connection, execution_id: int, now: datetime, **values: Any) -> None:
-        done = conn.execute(update(db.playbook_executions).where(X.id == execution_id, X.lease_owner == self.owner)
+        mine = (X.id == execution_id, X.lease_owner == self.owner, X.status.in_(ACTIVE))
+        done = conn.execute(update(db.playbook_executions).where(*mine)
                             .values(lease_until=now + self.lease, updated_at=now, **values))  # fmt: skip
         if done.rowcount != 1:
-            raise LeaseLost(f"execution {execution_id}: the lease of {self.owner} expired and was taken")
+            raise LeaseLost(f"execution {execution_id}: cancelled, or the lease of {self.owner} was taken")
 
     def renew(self, execution_id: int, now: datetime) -> None:
         with self.sql.begin() as conn:
