@@ -158,6 +158,33 @@ def detect(
         time.sleep(interval if interval is not None else h.settings.detect.follow_interval_seconds)
 
 
+@app.command("watch")
+def watch_cmd(
+    home: HomeOpt = None,
+    output: OutOpt = Output.table,
+    sandbox: Annotated[bool, typer.Option(help="watch the sandbox organization's live queue")] = False,
+    queue: Annotated[str | None, typer.Option(help="SQS queue URL of the live EventBridge feed")] = None,
+    interval: Annotated[float, typer.Option(help="seconds between cycles")] = 2.0,
+    cycles: Annotated[int, typer.Option(help="stop after this many cycles (0: never)")] = 0,
+) -> None:
+    """The SOC loop: collect, detect, group into incidents, run playbooks, notify; one line per cycle."""
+    from cloudsoc.aws.session import client
+    from cloudsoc.watch import Cycle, Watch
+
+    h = _home(home)
+    w = Watch.for_sandbox(h) if sandbox else Watch(h, queue_url=queue, sqs=client("sqs") if queue else None)
+
+    def show(c: Cycle) -> None:
+        if output is Output.json:
+            emit_json_line(c.to_dict())
+        elif c.events or c.executions_run or c.notifications_sent:
+            console.print(f"{c.messages} messages, {c.events} events, {c.new_alerts} new alerts, incidents "
+                          f"{c.incidents}, playbooks started {c.executions_started}, run {c.executions_run}, "
+                          f"{c.notifications_sent} notifications ({c.seconds}s)")  # fmt: skip
+
+    w.run(interval, cycles, show)
+
+
 @app.command("hunt")
 def hunt_cmd(
     home: HomeOpt = None,
