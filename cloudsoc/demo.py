@@ -14,16 +14,22 @@ from pathlib import Path
 from rich.console import Console
 
 from cloudsoc.aws.sandbox import Sandbox
+from cloudsoc.aws.session import client
+from cloudsoc.cases import incidents, sla, timeline
 from cloudsoc.cases.alerts import list_alerts
+from cloudsoc.cli.incidents import print_timeline
 from cloudsoc.cli.output import emit_table
-from cloudsoc.core.config import Home
+from cloudsoc.core.config import Home, load_settings
+from cloudsoc.core.timeutil import utcnow
+from cloudsoc.respond.evidence import Locker
 from cloudsoc.simulate.background import background
 from cloudsoc.simulate.campaign import revert_campaign, run_campaign
 from cloudsoc.simulate.coverage import heatmap_svg, navigator_layer
 from cloudsoc.simulate.noise import noise_day
 from cloudsoc.simulate.runner import Runner
 from cloudsoc.simulate.technique import TECHNIQUES
-from cloudsoc.simulate.validate import Pipeline, validate
+from cloudsoc.simulate.validate import validate
+from cloudsoc.watch import Watch
 
 console = Console()
 _ORDER = ["critical", "high", "medium", "low", "informational"]
@@ -54,12 +60,21 @@ def _intrusion(home: Home) -> None:
     regulars = [runner.context(a) for a in ("prod", "dev")]
     done = background(regulars, 150)
     console.print(f"background activity: {sum(done.values())} actions by the accounts' regulars")
-    results = run_campaign(runner, between=lambda: background(regulars, 40),
+    topic, inbox = _notification_channel(home)
+    watch = Watch.for_sandbox(
+        home
+    )  # the live feed: collect, detect, incidents, playbooks, as the attack goes
+
+    def between() -> None:
+        background(regulars, 40)
+        watch.cycle()
+
+    results = run_campaign(runner, between=between,
                            progress=lambda stage, r: console.print(f"  intruder, {stage}: {r.technique} "
                                                                    f"({len(r.events)} calls)"))  # fmt: skip
-    pipeline = Pipeline(home, runner)
-    pipeline.step()
-    with pipeline.sql.connect() as conn:
+    for _ in range(2):
+        watch.cycle()
+    with watch.sql.connect() as conn:
         alerts = sorted(
             list_alerts(conn, limit=500),
             key=lambda a: (_ORDER.index(str(a["severity"])), str(a["first_seen"])),
@@ -68,7 +83,57 @@ def _intrusion(home: Home) -> None:
     emit_table(f"{len(alerts)} open alerts", ["severity", "rule", "account", "principal", "count"],
                [[a["severity"], a["rule_id"], a["account_id"], a["principal"], a["count"]] for a in alerts])  # fmt: skip
     console.print(f"intruder: {len(intruder)} recorded calls in {len(results)} techniques")
+    _respond(home, watch, topic, inbox)
     revert_campaign(runner)
+
+
+def _notification_channel(home: Home) -> tuple[str, str]:
+    """An SNS topic in the security account, with a queue subscribed to read what went out."""
+    sb = Sandbox(home.root)
+    session = sb.soc_session(sb.state())
+    sns, sqs = client("sns", session=session), client("sqs", session=session)
+    topic = sns.create_topic(Name="cloudsoc-notifications")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="soc-on-call-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    settings = {"notify": {"channels": {"soc-on-call": {"type": "sns", "topic_arn": topic}}}}
+    (home.root / "cloudsoc.yaml").write_text(json.dumps(settings))
+    home.settings = load_settings(home.root / "cloudsoc.yaml")
+    return topic, inbox
+
+
+def _respond(home: Home, watch: Watch, topic: str, inbox: str) -> None:
+    console.rule("[bold]response: incidents, playbooks, evidence, notifications")
+    waiting = watch.engine.executions("waiting")
+    for ex in waiting:  # production containment waits for a human: the analyst on duty approves
+        watch.engine.approve(ex.id, "analyst-on-duty", "intruder confirmed from the timeline", True)
+    watch.engine.work()
+    watch.settle()
+    watch.notifier.deliver_due(watch.sql)
+    with watch.sql.connect() as conn:
+        rows = incidents.list_rows(conn, status=None)
+        top = max(rows, key=lambda r: (incidents.rank(r["severity"]), len(r["entities"]["principals"])))
+        entries = timeline.entries(conn, top["id"])
+    emit_table(f"{len(rows)} incidents", ["id", "severity", "status", "title", "MTTD s", "MTTC s"],
+               [[r["id"], r["severity"], r["status"], r["title"], sla.durations(r)["mttd"], sla.durations(r)["mttc"]]
+                for r in rows])  # fmt: skip
+    console.print(f"{len(waiting)} production playbooks approved by the analyst on duty; executions: "
+                  + ", ".join(f"{e.playbook} {e.status}" for e in watch.engine.executions()))  # fmt: skip
+    print_timeline(entries[-40:])
+    locker = Locker.open(home)
+    checks = [locker.verify(r["id"]) for r in rows if locker.artifacts(r["id"])]
+    console.print(f"evidence: {sum(c.artifacts for c in checks)} artifacts in {len(checks)} signed, hash-chained "
+                  f"manifests; verified: {all(c.ok for c in checks)}")  # fmt: skip
+    sb = Sandbox(home.root)
+    got = client("sqs", session=sb.soc_session(sb.state())).receive_message(
+        QueueUrl=inbox, MaxNumberOfMessages=10
+    )
+    console.print(f"notifications: {len(got.get('Messages', []))} arrived on {topic} (first 10 read)")
+    agg = sla.aggregate(rows, home.settings.incidents.sla, utcnow())
+    console.print(f"MTTD median {agg['mttd']['median']} s, MTTC median {agg['mttc']['median']} s over "
+                  f"{agg['incidents']} incidents")  # fmt: skip
+    for r in rows:  # the sandbox goes back to how it was, for the coverage run
+        watch.revert(r["id"], by="demo")
 
 
 def _coverage(home: Home) -> None:

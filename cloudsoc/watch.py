@@ -50,10 +50,12 @@ class Cycle:
 
 class Watch:
     def __init__(self, home: Home, *, queue_url: str | None = None, sqs: Any = None,
-                 responder: Responder | None = None, org_accounts: list[str] | None = None) -> None:  # fmt: skip
+                 archive: str | None = None, s3: Any = None, responder: Responder | None = None,
+                 org_accounts: list[str] | None = None) -> None:  # fmt: skip
         self.home = home
         self.sql = db.connect(home.database_url)
         self.queue_url, self.sqs = queue_url, sqs
+        self.archive, self.s3 = archive, s3  # the log archive prefix: files already ingested are skipped
         placeholders = {"org_accounts": org_accounts or [], **home.settings.detect.placeholders}
         self.rules: RuleSet = rule_loader.load(home.rule_paths(), placeholders)
         self.playbooks = load_playbooks([CONTENT_DIR / "playbooks", home.root / "playbooks"])
@@ -95,13 +97,18 @@ class Watch:
         return out
 
     def _collect(self) -> int:
-        if not self.queue_url or self.sqs is None:
-            return 0
+        """The live queue (seconds behind), then the log archive (minutes behind in AWS, but complete:
+        it also carries what never reaches the queue, such as exported GuardDuty findings)."""
         from cloudsoc.collect.live import collect_live
         from cloudsoc.lake.ingest import ingest
 
-        return collect_live(self.sqs, self.queue_url, self.home.root / "spool",
-                            lambda paths: ingest(self.home, paths, workers=1))  # fmt: skip
+        taken = 0
+        if self.queue_url and self.sqs is not None:
+            taken = collect_live(self.sqs, self.queue_url, self.home.root / "spool",
+                                 lambda paths: ingest(self.home, paths, workers=1))  # fmt: skip
+        if self.archive:
+            ingest(self.home, [self.archive], s3=self.s3, workers=1)
+        return taken
 
     def _start(self, touched: list[int]) -> list[int]:
         started: list[int] = []

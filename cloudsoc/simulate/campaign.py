@@ -9,7 +9,13 @@ from cloudsoc.simulate.runner import Runner, RunResult
 
 STAGES: list[tuple[str, list[str]]] = [
     ("discovery", ["aws.discovery.ec2-download-user-data"]),
-    ("credential access", ["aws.credential-access.secretsmanager-retrieve-secrets"]),
+    (
+        "credential access",
+        [
+            "aws.credential-access.secretsmanager-retrieve-secrets",
+            "aws.credential-access.ec2-steal-instance-credentials",
+        ],
+    ),
     ("persistence", ["aws.persistence.iam-create-admin-user", "aws.persistence.iam-backdoor-role"]),
     ("defense evasion", ["aws.defense-evasion.cloudtrail-stop", "aws.defense-evasion.vpc-remove-flow-logs"]),
     (
