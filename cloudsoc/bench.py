@@ -137,6 +137,18 @@ def main() -> None:
           f"{det['matches']} matches; baseline on a {base['events']:,}-event sample")  # fmt: skip
     for name, value, target, ok in rows:
         print(f"{name:45s} {value:>14,.1f}  target {target:>12s}  {'ok' if ok else 'MISSED'}")
+    _response()
+
+
+def _response() -> None:
+    from cloudsoc.bench_response import measure, summary
+
+    s = summary(measure(DATA / "response"))
+    print(f"\nattack event on the live queue -> containment applied in the sandbox, {s['runs']} runs:")
+    print(
+        f"{'response p50 seconds':45s} {s['p50']:>14,.2f}  target {'< 2':>12s}  {'ok' if s['p50'] < 2 else 'MISSED'}"
+    )
+    print(f"{'response p95 seconds':45s} {s['p95']:>14,.2f}")
 
 
 if __name__ == "__main__":
