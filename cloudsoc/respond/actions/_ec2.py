@@ -3,46 +3,18 @@ lookups, and the base of the "stop sharing" actions (snapshots, images)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import ClientError
 
 from cloudsoc.aws.session import client
 from cloudsoc.respond.action import Action, ActionError, ActionParams
+from cloudsoc.respond.actions._aws import is_not_found
 
 P = TypeVar("P", bound=ActionParams)
 
-# Error codes meaning "the target is gone": the action then counts as done.
-NOT_FOUND = frozenset({
-    "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed", "InvalidGroup.NotFound", "InvalidGroupId.Malformed",
-    "InvalidSnapshot.NotFound", "InvalidSnapshotID.Malformed", "InvalidAMIID.NotFound", "InvalidAMIID.Malformed",
-    "InvalidAMIID.Unavailable", "InvalidVpcID.NotFound", "InvalidVpcID.Malformed", "InvalidNetworkInterfaceID.NotFound",
-    "InvalidVolume.NotFound", "TrailNotFoundException", "InvalidTrailNameException", "ResourceNotFoundException",
-})  # fmt: skip
 
 GONE_STATES = frozenset({"shutting-down", "terminated"})
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def is_not_found(exc: ClientError) -> bool:
-    return error_code(exc) in NOT_FOUND
-
-
-def jsonable(value: Any) -> Any:
-    """An API answer as plain JSON: timestamps as ISO strings, the transport's metadata dropped."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
 
 
 def find_instance(ec2: Any, instance_id: str) -> dict[str, Any] | None:

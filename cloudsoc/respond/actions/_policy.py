@@ -6,44 +6,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import Action, ActionParams
+from cloudsoc.respond.actions._aws import is_not_found
 
 P = TypeVar("P", bound=ActionParams)
 
 QUARANTINE_POLICY = "cloudsoc-quarantine"
 REVOKE_SESSIONS_POLICY = "AWSRevokeOlderSessions"  # the name the IAM console uses
-
-# Error codes meaning "this does not exist": the target (or its configuration) is absent.
-NOT_FOUND = frozenset({
-    "NoSuchBucket", "NoSuchEntity", "NoSuchBucketPolicy", "NoSuchPublicAccessBlockConfiguration",
-    "ServerSideEncryptionConfigurationNotFoundError", "DBSnapshotNotFound", "DBSnapshotNotFoundFault",
-})  # fmt: skip
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def is_not_found(exc: ClientError, *codes: str) -> bool:
-    """Whether ``exc`` says something is absent (any of ``codes``, or any absent-code by default)."""
-    return error_code(exc) in (codes or NOT_FOUND)
-
-
-def jsonable(value: Any) -> Any:
-    """An API answer as plain JSON: timestamps as ISO strings, the transport's metadata dropped."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 # --- IAM policy documents -----------------------------------------------------------------------

@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from cloudsoc.aws.session import client
 from cloudsoc.respond.action import ActionParams, action
-from cloudsoc.respond.actions._ec2 import AwsAction, is_not_found
+from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._ec2 import AwsAction
 
 MANAGEMENT_ALL = {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}
 MANAGEMENT_ADVANCED = {

@@ -14,7 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import ActionParams, action
-from cloudsoc.respond.actions._ec2 import AwsAction, error_code, find_instance, is_not_found, jsonable
+from cloudsoc.respond.actions._aws import error_code, is_not_found, jsonable
+from cloudsoc.respond.actions._ec2 import AwsAction, find_instance
 
 ATTRIBUTES = ("userData", "disableApiTermination", "disableApiStop", "instanceInitiatedShutdownBehavior",
               "sourceDestCheck", "groupSet", "kernel", "ramdisk")  # fmt: skip

@@ -14,7 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import ActionError, ActionParams, action
-from cloudsoc.respond.actions._ec2 import AwsAction, ebs_volumes, error_code, find_instance, is_not_found
+from cloudsoc.respond.actions._aws import error_code, is_not_found
+from cloudsoc.respond.actions._ec2 import AwsAction, ebs_volumes, find_instance
 
 QUARANTINE_GROUP = "cloudsoc-quarantine"
 

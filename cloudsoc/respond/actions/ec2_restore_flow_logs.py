@@ -8,7 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import ActionError, ActionParams, action
-from cloudsoc.respond.actions._ec2 import AwsAction, is_not_found
+from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._ec2 import AwsAction
 
 
 class RestoreFlowLogsParams(ActionParams):

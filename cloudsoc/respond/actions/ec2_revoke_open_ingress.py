@@ -11,7 +11,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import ActionError, ActionParams, action
-from cloudsoc.respond.actions._ec2 import AwsAction, error_code, is_not_found
+from cloudsoc.respond.actions._aws import error_code, is_not_found
+from cloudsoc.respond.actions._ec2 import AwsAction
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from cloudsoc.respond.action import ActionParams, action
-from cloudsoc.respond.actions._ec2 import AwsAction, ebs_volumes, find_instance, jsonable
+from cloudsoc.respond.actions._aws import jsonable
+from cloudsoc.respond.actions._ec2 import AwsAction, ebs_volumes, find_instance
 
 EVIDENCE_TAG = "cloudsoc:evidence"
 INCIDENT_TAG = "cloudsoc:incident"

@@ -8,7 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import ActionParams, action
-from cloudsoc.respond.actions._ec2 import AwsAction, error_code
+from cloudsoc.respond.actions._aws import error_code
+from cloudsoc.respond.actions._ec2 import AwsAction
 
 
 class EnableDetectorParams(ActionParams):

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._policy import is_not_found
+from cloudsoc.respond.actions._aws import is_not_found
 
 
 class DeactivateAccessKeyParams(ActionParams):

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._policy import is_not_found, jsonable
+from cloudsoc.respond.actions._aws import is_not_found, jsonable
 
 
 class DeleteLoginProfileParams(ActionParams):

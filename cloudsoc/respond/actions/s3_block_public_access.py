@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from cloudsoc.aws.session import client, endpoint_of
 from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._policy import is_not_found
+from cloudsoc.respond.actions._aws import is_not_found
 
 BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
              "RestrictPublicBuckets": True}  # fmt: skip

@@ -8,7 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._policy import exposure, is_not_found, label, statements
+from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._policy import exposure, label, statements
 
 
 class RemovePublicPolicyParams(ActionParams):
