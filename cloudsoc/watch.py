@@ -9,8 +9,8 @@ where it stopped and several watchers can share one PostgreSQL database.
 
 from __future__ import annotations
 
-import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from cloudsoc.integrations.notifier import Notifier
 from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS, ActionResult
 from cloudsoc.respond.engine import Engine, Handler, StepContext, load_playbooks
-from cloudsoc.respond.evidence import Locker
+from cloudsoc.respond.evidence import Artifact, Locker
 from cloudsoc.respond.extract import event_extract
 from cloudsoc.respond.triggers import match
 
@@ -64,17 +64,21 @@ class Watch:
         self.locker = Locker.open(home, session=self._hub())
         handlers: dict[str, Handler] = {"notify": self._notify, "evidence": self._evidence}
         self.engine = Engine(self.sql, self.responder, handlers, settings=home.settings.respond)
+        self._settled: set[int] = set()  # executions whose evidence and containment are recorded
 
     @classmethod
-    def for_sandbox(cls, home: Home) -> Watch:
+    def for_sandbox(cls, home: Home, *, archive: bool = True) -> Watch:
+        """cloudsoc's own identity in the sandbox organization: the live queue in the security account and
+        (unless ``archive`` is off, to measure the live path alone) the log archive."""
         from cloudsoc.aws.sandbox import Sandbox
+        from cloudsoc.aws.session import ClientFactory
 
         sb = Sandbox(home.root)
         state = sb.state()
-        sqs = sb.soc_session(state).client("sqs")
-        return cls(
-            home, queue_url=state.live_queue_url, sqs=sqs, org_accounts=sorted(state.accounts.values())
-        )
+        reader = ClientFactory.of(sb.soc_session(state, "log-archive"), "s3") if archive else None
+        return cls(home, queue_url=state.live_queue_url, sqs=sb.soc_session(state).client("sqs"),
+                   archive=f"s3://{state.trail_bucket}/AWSLogs/" if archive else None, s3=reader,
+                   org_accounts=sorted(state.accounts.values()))  # fmt: skip
 
     def _hub(self) -> boto3.Session | None:
         return self.responder.base if self.responder.sandbox else None
@@ -122,31 +126,39 @@ class Watch:
 
     def settle(self) -> None:
         """After playbooks ran: keep every action record as evidence, and mark contained the incidents
-        whose finished playbooks changed (or found already changed) what they had to."""
+        whose finished playbooks changed (or found already changed) what they had to. Idempotent (the
+        locker and the timeline ignore what they hold), so a restarted watcher settles everything once."""
         for ex in self.engine.executions():
-            if ex.incident_id is None or ex.status not in ("succeeded", "failed"):
+            if ex.id in self._settled or ex.incident_id is None or ex.status not in ("succeeded", "failed"):
                 continue
-            acted = False
-            for step in self.engine.steps(ex.id):
-                if step["kind"] == "action" and step["status"] == "succeeded" and step.get("output"):
-                    acted |= self._keep_action(ex.incident_id, ex.playbook, step)
-            if acted and ex.status == "succeeded":
+            actions = [
+                s for s in self.engine.steps(ex.id) if s["kind"] == "action" and s["status"] == "succeeded"
+            ]
+            acted = [self._keep_action(ex.incident_id, ex.playbook, step) for step in actions]
+            if any(acted) and ex.status == "succeeded":
                 self._mark_contained(ex.incident_id, ex.playbook)
+            self._settled.add(ex.id)
 
     def _keep_action(self, incident_id: int, playbook: str, step: dict[str, Any]) -> bool:
+        """Keep an action step's record; whether it changed (or found changed) AWS for real."""
         result = step["output"]
         name = f"action-{step['path'].replace('/', '_')}-{step['attempt']}.json"
-        art = self.locker.add(incident_id, "action", name, result, actor=f"playbook:{playbook}",
-                              reason=f"state before and after {result.get('action')}")  # fmt: skip
-        with self.sql.begin() as conn:
-            timeline.add(conn, incident_id, "evidence", f"{name} kept ({art.sha256[:12]})",
-                         actor=f"playbook:{playbook}", data={"sha256": art.sha256}, ref=f"evidence:{art.sha256}")  # fmt: skip
-        cls = ACTIONS.get(str(result.get("action")))
-        return (
-            cls.changes_aws
-            and step.get("mode") == "apply"
-            and result.get("status") in ("applied", "already_done")
+        self._keep(incident_id, playbook, "action", name, result, f"state before and after {result['action']}",
+                   f"{name} kept")  # fmt: skip
+        cls = ACTIONS.get(str(result["action"]))
+        return cls.changes_aws and step["mode"] == "apply" and result["status"] in ("applied", "already_done")
+
+    def _keep(self, incident_id: int, playbook: str, kind: str, name: str, data: Any, reason: str,
+              summary: str, media_type: str | None = None) -> Artifact:  # fmt: skip
+        """Store an artifact in the locker and say so on the incident's timeline."""
+        actor = f"playbook:{playbook}"
+        art = self.locker.add(
+            incident_id, kind, name, data, actor=actor, reason=reason, media_type=media_type
         )
+        with self.sql.begin() as conn:
+            timeline.add(conn, incident_id, "evidence", f"{summary} ({art.sha256[:12]})", actor=actor,
+                         data={"sha256": art.sha256, "name": name}, ref=f"evidence:{art.sha256}")  # fmt: skip
+        return art
 
     def _mark_contained(self, incident_id: int, playbook: str) -> None:
         with self.sql.begin() as conn:
@@ -155,22 +167,26 @@ class Watch:
                                      why="the playbook's containment actions are applied")  # fmt: skip
 
     def _ticket_state(self, incident_id: int, status: str, by: str, why: str) -> None:
-        # a ticket state cloudsoc's workflow does not allow from here: cloudsoc keeps its own
-        with self.sql.begin() as conn, contextlib.suppress(incidents.IncidentError):
-            incidents.set_status(conn, incident_id, status, by=by, why=why)
+        with self.sql.begin() as conn:
+            try:
+                incidents.set_status(conn, incident_id, status, by=by, why=why)
+            except (
+                incidents.IncidentError
+            ) as exc:  # cloudsoc keeps its own state, and says why on the timeline
+                timeline.add(conn, incident_id, "comment", f"ticket state {status!r} from {by} not taken: {exc}",
+                             actor="cloudsoc", data={"status": status, "by": by, "why": why})  # fmt: skip
 
     # -- engine handlers --------------------------------------------------------------------
     def _notify(self, ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
         event = ctx.resource.split(":", 1)[1]
         with self.sql.begin() as conn:
-            doc = incidents.document(conn, int(ctx.incident_id or 0), self.responder.tier)
+            doc = incidents.document(conn, _incident(ctx), self.responder.tier)
             doc.update(ref=ctx.ref, details=params)
-            ids = self.notifier.notify(conn, doc, event)
-        return {"queued": ids}
+            return {"queued": self.notifier.notify(conn, doc, event)}
 
     def _evidence(self, ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
         kind = ctx.resource.split(":", 1)[1]
-        if kind != "event_extract" or ctx.incident_id is None:
+        if kind != "event_extract":
             raise ValueError(f"unknown evidence step {kind!r}")
         inc = ctx.document.get("incident") or {}
         start = parse_time(str(inc.get("first_event_at") or inc.get("first_alert_at"))) - timedelta(hours=1)
@@ -178,21 +194,19 @@ class Watch:
                              access_keys=list(params.get("access_keys") or []),
                              resources=list(params.get("resources") or []), account_id=inc.get("account_id"),
                              start=start, end=utcnow())  # fmt: skip
-        art = self.locker.add(ctx.incident_id, "event_extract", "cloudtrail-extract.jsonl", data,
-                              actor=f"playbook:{ctx.playbook}", reason="the intruder's records before containment",
-                              media_type="application/x-ndjson")  # fmt: skip
-        with self.sql.begin() as conn:
-            timeline.add(conn, ctx.incident_id, "evidence", f"CloudTrail extract kept ({len(data.splitlines())} records)",
-                         actor=f"playbook:{ctx.playbook}", data={"sha256": art.sha256}, ref=f"evidence:{art.sha256}")  # fmt: skip
+        art = self._keep(_incident(ctx), ctx.playbook, "event_extract", "cloudtrail-extract.jsonl", data,
+                         "the intruder's records before containment",
+                         f"CloudTrail extract kept ({len(data.splitlines())} records)", "application/x-ndjson")  # fmt: skip
         return {"sha256": art.sha256, "size": art.size}
 
     def revert(self, incident_id: int, *, by: str) -> list[str]:
         """Undo what the incident's playbooks changed, newest first (false positives, exercises)."""
         done: list[str] = []
         steps = [s for ex in self.engine.executions() if ex.incident_id == incident_id
-                 for s in self.engine.steps(ex.id) if s["kind"] == "action" and s.get("mode") == "apply"]  # fmt: skip
+                 for s in self.engine.steps(ex.id)
+                 if s["kind"] == "action" and s["mode"] == "apply" and s["status"] == "succeeded"]  # fmt: skip
         for step in reversed(steps):
-            result = ActionResult.model_validate(step["output"] or {})
+            result = ActionResult.model_validate(step["output"])
             cls = ACTIONS.get(result.action)
             if result.status != "applied" or not cls.reversible:
                 continue
@@ -204,7 +218,9 @@ class Watch:
                              data={"params": p}, ref=f"revert:{step['execution_id']}:{step['path']}")  # fmt: skip
         return done
 
-    def run(self, interval: float = 2.0, cycles: int = 0, on_cycle: Any = None) -> None:
+    def run(
+        self, interval: float = 2.0, cycles: int = 0, on_cycle: Callable[[Cycle], None] | None = None
+    ) -> None:
         n = 0
         while True:
             report = self.cycle()
@@ -214,3 +230,9 @@ class Watch:
             if cycles and n >= cycles:
                 return
             time.sleep(interval)
+
+
+def _incident(ctx: StepContext) -> int:
+    if ctx.incident_id is None:
+        raise ValueError(f"{ctx.path}: {ctx.resource} needs an incident; this execution has none")
+    return ctx.incident_id

@@ -175,14 +175,15 @@ def set_status(conn: Connection, incident_id: int, status: str, *, by: str, why:
         raise IncidentError("reopening an incident needs a reason")
     now = utcnow()
     values: dict[str, Any] = {"status": status, "updated_at": now}
-    if status in WORKFLOW:
-        for stage in WORKFLOW[1 : WORKFLOW.index(status) + 1]:
-            if row.get(STAMPS[stage]) is None or reopen:
-                values[STAMPS[stage]] = now if not reopen or stage == "acknowledged" else None
+    if reopen:  # the clocks after acknowledging run again
+        values.update({c: None for c in ("contained_at", "eradicated_at", "resolved_at", "closed_at")})
+        values["acknowledged_at"] = now
+    elif status in WORKFLOW:  # stages skipped on the way are reached now
+        values.update(
+            {STAMPS[s]: now for s in WORKFLOW[1 : WORKFLOW.index(status) + 1] if row[STAMPS[s]] is None}
+        )
     else:
         values["closed_at"] = now
-    if reopen:
-        values.update({c: None for c in ("contained_at", "eradicated_at", "resolved_at", "closed_at")})
     conn.execute(update(db.incidents).where(I.id == incident_id).values(**values))
     timeline.add(conn, incident_id, "status", f"{old} -> {status}", actor=by,
                  data={"from": old, "to": status, "why": why}, ref=f"status:{old}:{status}:{now.isoformat()}", at=now)  # fmt: skip

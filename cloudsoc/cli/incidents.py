@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
 from cloudsoc.core.config import Home
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 incidents_app = typer.Typer(
     help="Incidents: alerts grouped, worked through a status workflow, measured against SLAs.",
@@ -106,10 +111,8 @@ def incidents_status(
     """Move an incident along the workflow (who, when and why are recorded)."""
     from cloudsoc.cases import incidents
 
-    h = Home.open(home)
-    with _sql(h).begin() as conn:
-        row = incidents.set_status(conn, incident, status, by=by or _me(), why=why)
-    _done(_public(row, h), output, f"incident {incident} is {row['status']}")
+    _change(home, output, incident, lambda c: incidents.set_status(c, incident, status, by=by or _me(), why=why),
+            f"incident {incident} is {status}")  # fmt: skip
 
 
 @incidents_app.command("assign")
@@ -124,11 +127,8 @@ def incidents_assign(
     """Give an incident to an analyst."""
     from cloudsoc.cases import incidents
 
-    h = Home.open(home)
-    with _sql(h).begin() as conn:
-        incidents.assign(conn, incident, assignee, by=by or _me(), why=why)
-        row = incidents.get_row(conn, incident)
-    _done(_public(row, h), output, f"incident {incident} assigned to {assignee}")
+    _change(home, output, incident, lambda c: incidents.assign(c, incident, assignee, by=by or _me(), why=why),
+            f"incident {incident} assigned to {assignee}")  # fmt: skip
 
 
 @incidents_app.command("comment")
@@ -142,11 +142,8 @@ def incidents_comment(
     """Add a comment to an incident's timeline."""
     from cloudsoc.cases import incidents
 
-    h = Home.open(home)
-    with _sql(h).begin() as conn:
-        incidents.comment(conn, incident, text, by=by or _me())
-        row = incidents.get_row(conn, incident)
-    _done(_public(row, h), output, f"comment added to incident {incident}")
+    _change(home, output, incident, lambda c: incidents.comment(c, incident, text, by=by or _me()),
+            f"comment added to incident {incident}")  # fmt: skip
 
 
 @incidents_app.command("metrics")
@@ -173,8 +170,16 @@ def incidents_metrics(
                   f"SLA breaches {data['sla_breaches']}")  # fmt: skip
 
 
-def _done(row: dict[str, Any], output: Output, message: str) -> None:
+def _change(home: Path | None, output: Output, incident: int, change: Callable[[Connection], object],
+            message: str) -> None:  # fmt: skip
+    """Make one change in a transaction and show the incident as it now is."""
+    from cloudsoc.cases import incidents
+
+    h = Home.open(home)
+    with _sql(h).begin() as conn:
+        change(conn)
+        row = incidents.get_row(conn, incident)
     if output is Output.json:
-        emit_json(row)
+        emit_json(_public(row, h))
     else:
         console.print(message)
