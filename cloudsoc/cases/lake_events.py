@@ -4,6 +4,7 @@ event for the incident timeline."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,7 +20,7 @@ TIMELINE_EVENTS = 25  # per alert: enough to tell the story, not a copy of the l
 
 
 class LakeEvents:
-    def __init__(self, lake_root: Any, sql: SqlEngine) -> None:
+    def __init__(self, lake_root: Path, sql: SqlEngine) -> None:
         self.lake = Lake(lake_root)
         self.sql = sql
 
