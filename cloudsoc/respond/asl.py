@@ -148,7 +148,7 @@ def template_paths(template: Any) -> list[tuple[str, Any]]:
 
 def effective_input(state: dict[str, Any], raw: Any, context: dict[str, Any]) -> Any:
     """InputPath then Parameters (ItemSelector in a Map is applied per item, not here)."""
-    value = _select(raw, state.get("InputPath", "$"))
+    value = select(raw, state.get("InputPath", "$"))
     if "Parameters" in state and state.get("Type") != "Map":
         value = render(state["Parameters"], value, context)
     return value
@@ -159,10 +159,11 @@ def state_output(state: dict[str, Any], raw: Any, result: Any, context: dict[str
     if "ResultSelector" in state:
         result = render(state["ResultSelector"], result, context)
     combined = put(raw, state.get("ResultPath", "$"), result)
-    return _select(combined, state.get("OutputPath", "$"))
+    return select(combined, state.get("OutputPath", "$"))
 
 
-def _select(value: Any, path: str | None) -> Any:
+def select(value: Any, path: str | None) -> Any:
+    """InputPath / OutputPath: the value at ``path``; a null path passes an empty object."""
     return {} if path is None else get(value, path)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -116,15 +117,16 @@ class Run:
             raise StateFailed("States.Runtime", f"{path}: {exc}") from exc
 
     def _state(self, name: str, s: dict[str, Any], path: str, raw: Any) -> tuple[Any, str | None]:
-        kind, ctx = s["Type"], self.context(name)
+        kind = s["Type"]
         if kind == "Choice":
             return self.choice(name, s, path, raw)
         if kind in ("Succeed", "Fail"):
             return self.terminal(name, s, path, raw)
         if kind == "Wait":
-            data = asl.get(raw, s.get("InputPath", "$")) if s.get("InputPath", "$") is not None else {}
+            data = asl.select(raw, s.get("InputPath", "$"))
             self.wait(name, s, path, data)
-            return asl.state_output({"OutputPath": s.get("OutputPath", "$")}, data, data, ctx), _next(s)
+            return asl.select(data, s.get("OutputPath", "$")), _next(s)
+        ctx = self.context(name)
         eff = asl.effective_input(s, raw, ctx)
         if kind == "Pass":
             out = asl.state_output(s, raw, s.get("Result", eff), ctx)
@@ -146,22 +148,22 @@ class Run:
             self.steps[(path, 1)] = self.e.store.record(self.id, self.e.now(), values)
 
     def choice(self, name: str, s: dict[str, Any], path: str, raw: Any) -> tuple[Any, str | None]:
-        data = asl.get(raw, s.get("InputPath", "$")) if s.get("InputPath", "$") is not None else {}
+        data = asl.select(raw, s.get("InputPath", "$"))
         target = next((r["Next"] for r in s["Choices"] if asl.evaluate(r, data)), s.get("Default"))
         if target is None:
             raise StateFailed(
                 "States.NoChoiceMatched", f"{path}: no choice rule matched and there is no Default"
             )
         self.remember(name, path, "choice", data, {"Next": target})
-        return asl.state_output({"OutputPath": s.get("OutputPath", "$")}, data, data, {}), target
+        return asl.select(data, s.get("OutputPath", "$")), target
 
     def terminal(self, name: str, s: dict[str, Any], path: str, raw: Any) -> tuple[Any, None]:
         if s["Type"] == "Fail":
             failure = StateFailed(s.get("Error", "States.Fail"), s.get("Cause", ""))
             self.remember(name, path, "fail", raw, None, failure.output())
             raise failure
-        data = asl.get(raw, s.get("InputPath", "$")) if s.get("InputPath", "$") is not None else {}
-        out = asl.state_output({"OutputPath": s.get("OutputPath", "$")}, data, data, {})
+        data = asl.select(raw, s.get("InputPath", "$"))
+        out = asl.select(data, s.get("OutputPath", "$"))
         self.remember(name, path, "succeed", data, out)
         return out, None
 
@@ -236,16 +238,8 @@ class Run:
             attempt += 1
 
     def parallel(self, s: dict[str, Any], path: str, attempt: int, eff: Any) -> list[Any]:
-        base = path if attempt == 1 else f"{path}@{attempt}"
-        outs, waits = [], []
-        for i, branch in enumerate(s["Branches"]):
-            try:
-                outs.append(self.machine(branch, eff, f"{base}[{i}]/"))
-            except Suspended as w:
-                waits.append(w)
-        if waits:
-            raise Suspended.merge(waits)
-        return outs
+        base = _attempt_path(path, attempt)
+        return self.fan((branch, eff, f"{base}[{i}]/") for i, branch in enumerate(s["Branches"]))
 
     def map(self, name: str, s: dict[str, Any], path: str, attempt: int, eff: Any) -> list[Any]:
         items = asl.get(eff, s.get("ItemsPath", "$"))
@@ -253,15 +247,23 @@ class Run:
             raise StateFailed(
                 "States.Runtime", f"{path}: ItemsPath selects a {type(items).__name__}, not a list"
             )
-        base = path if attempt == 1 else f"{path}@{attempt}"
+        base = _attempt_path(path, attempt)
         proc = s.get("ItemProcessor") or s["Iterator"]
         selector = s.get("ItemSelector", s.get("Parameters"))
-        outs, waits = [], []
-        for i, item in enumerate(items):
+
+        def item_input(i: int, item: Any) -> Any:
             ctx = {**self.context(name), "Map": {"Item": {"Index": i, "Value": item}}}
-            item_input = asl.render(selector, eff, ctx) if selector is not None else item
+            return asl.render(selector, eff, ctx) if selector is not None else item
+
+        return self.fan((proc, item_input(i, item), f"{base}[{i}]/") for i, item in enumerate(items))
+
+    def fan(self, machines: Iterable[tuple[dict[str, Any], Any, str]]) -> list[Any]:
+        """Run each (machine, input, path prefix) of a Parallel or Map in turn; when some must wait,
+        the others still go as far as they can, and the run suspends until the earliest wake."""
+        outs, waits = [], []
+        for machine, data, prefix in machines:
             try:
-                outs.append(self.machine(proc, item_input, f"{base}[{i}]/"))
+                outs.append(self.machine(machine, data, prefix))
             except Suspended as w:
                 waits.append(w)
         if waits:
@@ -270,6 +272,11 @@ class Run:
 
     def entry(self, kind: str, summary: str, data: dict[str, Any], ref: str) -> Entry:
         return kind, summary, {"actor": f"playbook:{self.name}", "execution": self.id, **data}, ref
+
+
+def _attempt_path(path: str, attempt: int) -> str:
+    """The path prefix of a Parallel's or Map's children: a retried attempt runs them afresh."""
+    return path if attempt == 1 else f"{path}@{attempt}"
 
 
 def _retry_delay(retriers: list[dict[str, Any]], counts: list[int], error: str) -> float | None:
