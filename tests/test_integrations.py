@@ -111,8 +111,8 @@ def test_config_reports_every_problem_with_its_path() -> None:
 def test_every_channel_type_has_a_sender() -> None:
     from typing import get_args
 
-    from cloudsoc.integrations.channels.base import CHANNELS
-    from cloudsoc.integrations.config import ChannelConfig
+    from cloudsoc.integrations.channels.base import CHANNELS, TicketChannel
+    from cloudsoc.integrations.config import TICKETS, ChannelConfig
 
     members = get_args(get_args(ChannelConfig)[0])
     configured = {get_args(m.model_fields["type"].annotation)[0] for m in members}
@@ -121,6 +121,9 @@ def test_every_channel_type_has_a_sender() -> None:
         == set(CHANNELS.names())
         == {"slack", "sns", "email", "pagerduty", "servicenow", "jira", "webhook"}
     )
+    # the default routes send tickets to the channel types that keep them
+    kept = {name for name, cls in CHANNELS.items() if issubclass(cls, TicketChannel)}
+    assert kept == set(TICKETS) == {"servicenow", "jira"}
 
 
 def test_default_routes_page_critical_and_digest_low(tmp_path: Path) -> None:
@@ -328,6 +331,10 @@ def test_servicenow_round_trip(tmp_path: Path, engine: Engine) -> None:
         notify(n, engine, {**doc, "incident": {**doc["incident"], "status": "closed"}}, "incident.updated")
         assert n.deliver_due(engine).sent
         assert record["state"] == "7" and record["close_code"] == "Solved (Permanently)"
+
+        # a test message reads one record and creates none
+        assert n.test(engine, "snow")["status"] == "sent"
+        assert snow.requests[-1].method == "GET" and len(snow.records) == 1
     finally:
         snow.stop()
 
@@ -371,6 +378,11 @@ def test_jira_create_transition_and_sync(tmp_path: Path, engine: Engine) -> None
         jira.move("SEC-1", "Done", by="Dana Analyst")
         assert n.sync_tickets(engine, lambda *a: seen.append(a)) == 1
         assert seen == [(iid, "resolved", "jira:Dana Analyst", "SEC-1 moved to Done in Jira")]
+
+        # a test message reads the project and touches no issue
+        asked = len(jira.requests)
+        assert n.test(engine, "jira")["status"] == "sent"
+        assert [(r.method, r.path) for r in jira.requests[asked:]] == [("GET", "/rest/api/2/project/SEC")]
     finally:
         jira.stop()
 

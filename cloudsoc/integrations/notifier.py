@@ -22,8 +22,16 @@ from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.timeutil import utcnow
 from cloudsoc.integrations import outbox, templates
-from cloudsoc.integrations.channels.base import CHANNELS, Channel, DeliveryError, Message, Sent, Ticket
-from cloudsoc.integrations.config import SEVERITIES, TICKETS, NotifyConfig, NotifyError, load
+from cloudsoc.integrations.channels.base import (
+    CHANNELS,
+    Channel,
+    DeliveryError,
+    Message,
+    Sent,
+    Ticket,
+    TicketChannel,
+)
+from cloudsoc.integrations.config import SEVERITIES, NotifyConfig, NotifyError, load
 
 OnState = Callable[[int, str, str, str], None]
 TERMINAL = ("closed", "false_positive")  # tickets no longer read back
@@ -222,7 +230,7 @@ class Notifier:
         through ``on_state(incident_id, status, by, why)``; the number of changes reported."""
         changes = 0
         for name, ch in self.channels.items():
-            if ch.type not in TICKETS:
+            if not isinstance(ch, TicketChannel):
                 continue
             with engine.connect() as conn:
                 held = outbox.tickets(conn, name)

@@ -83,14 +83,6 @@ class Channel(ABC, Generic[C]):
     def send(self, msg: Message, ticket: Ticket | None) -> Sent:
         """Deliver one message, or raise DeliveryError."""
 
-    def read_state(self, ticket: Ticket) -> RemoteState:
-        """Ticketing channels: the ticket's current state."""
-        raise NotImplementedError(f"{self.type} channels keep no tickets")
-
-    def status_of(self, state: str) -> str | None:
-        """Ticketing channels: the cloudsoc status a ticket state means (None: no opinion)."""
-        return None
-
     @property
     def timeout(self) -> float:
         return float(getattr(self.config, "timeout_seconds", 10.0))
@@ -150,6 +142,50 @@ def need_incident(msg: Message) -> int:
             f"{msg.event} messages carry no incident: a ticket or page needs one", retry=False
         )
     return msg.incident_id
+
+
+class TicketChannel(Channel[C]):
+    """A channel that keeps one ticket per incident. The first message finds the ticket again (an
+    earlier create may have got no answer) or creates it; every message then updates it; the outbox
+    keeps the ticket, and the ticket sync reads its state back. A test message only checks access."""
+
+    def send(self, msg: Message, ticket: Ticket | None) -> Sent:
+        if msg.event == "test":
+            self.check_access()
+            return Sent()
+        incident_id = need_incident(msg)
+        if ticket is None:
+            ticket = self.find(incident_id)
+        created = ticket is None
+        if ticket is None:
+            ticket = self.create(msg, incident_id)
+        ticket = self.update(msg, ticket, created=created)
+        return Sent(external_ref=ticket.ref, ticket=ticket)
+
+    @abstractmethod
+    def check_access(self) -> None:
+        """Prove the URL, the credentials and the permissions with one read, or raise DeliveryError."""
+
+    @abstractmethod
+    def find(self, incident_id: int) -> Ticket | None:
+        """The incident's ticket, found by the mark ``create`` puts on it."""
+
+    @abstractmethod
+    def create(self, msg: Message, incident_id: int) -> Ticket:
+        """A new ticket for the incident, marked so that ``find`` finds it."""
+
+    @abstractmethod
+    def update(self, msg: Message, ticket: Ticket, *, created: bool) -> Ticket:
+        """Bring the ticket to the message's incident status and add the message (a ticket ``created``
+        from this message already carries it); the ticket as it now stands."""
+
+    @abstractmethod
+    def read_state(self, ticket: Ticket) -> RemoteState:
+        """The ticket's current state in the ticketing system."""
+
+    @abstractmethod
+    def status_of(self, state: str) -> str | None:
+        """The cloudsoc status a ticket state means (None: no opinion)."""
 
 
 def secret_or_fail(value: str) -> str:

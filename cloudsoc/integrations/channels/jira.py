@@ -7,14 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from cloudsoc.integrations.channels.base import (
-    Channel,
     DeliveryError,
     Message,
     RemoteState,
-    Sent,
     Ticket,
+    TicketChannel,
     channel,
-    need_incident,
     secret_or_fail,
 )
 from cloudsoc.integrations.config import JiraChannel
@@ -25,27 +23,21 @@ def label(incident_id: int) -> str:
 
 
 @channel("jira")
-class Jira(Channel[JiraChannel]):
-    def send(self, msg: Message, ticket: Ticket | None) -> Sent:
-        if msg.event == "test":  # reading the project proves the URL, the token and the project key
-            self._call("GET", f"/project/{self.config.project}")
-            return Sent()
-        incident_id = need_incident(msg)
-        created = False
-        if ticket is None:
-            ticket = self._find(incident_id)
-        if ticket is None:
-            ticket, created = self._create(msg, incident_id), True
+class Jira(TicketChannel[JiraChannel]):
+    def check_access(self) -> None:  # reading the project proves the URL, the token and the project key
+        self._call("GET", f"/project/{self.config.project}")
+
+    def update(self, msg: Message, ticket: Ticket, *, created: bool) -> Ticket:
         ticket = self._transition(ticket, str(msg.incident.get("status") or ""))
         if not created:
             self._call(
                 "POST", f"/issue/{ticket.ref}/comment", json={"body": f"{msg.subject}\n\n{msg.body}".strip()}
             )
-        return Sent(external_ref=ticket.ref, ticket=ticket)
+        return ticket
 
     def read_state(self, ticket: Ticket) -> RemoteState:
         issue = self._call("GET", f"/issue/{ticket.ref}", params={"fields": "status", "expand": "changelog"})
-        status = str(((issue.get("fields") or {}).get("status") or {}).get("name", ""))
+        status = _status(issue)
         by = "unknown"
         for history in reversed((issue.get("changelog") or {}).get("histories") or []):
             if any(item.get("field") == "status" for item in history.get("items") or []):
@@ -56,16 +48,15 @@ class Jira(Channel[JiraChannel]):
     def status_of(self, state: str) -> str | None:
         return self.config.statuses.get(state)
 
-    def _find(self, incident_id: int) -> Ticket | None:
+    def find(self, incident_id: int) -> Ticket | None:
         jql = f'project = "{self.config.project}" AND labels = "{label(incident_id)}"'
         found = self._call("GET", "/search", params={"jql": jql, "fields": "status", "maxResults": "1"})
         issues = found.get("issues") or []
         if not issues:
             return None
-        status = str(((issues[0].get("fields") or {}).get("status") or {}).get("name", ""))
-        return Ticket(ref=str(issues[0]["key"]), number=str(issues[0]["key"]), state=status)
+        return Ticket(ref=str(issues[0]["key"]), number=str(issues[0]["key"]), state=_status(issues[0]))
 
-    def _create(self, msg: Message, incident_id: int) -> Ticket:
+    def create(self, msg: Message, incident_id: int) -> Ticket:
         fields = {"project": {"key": self.config.project}, "summary": msg.subject[:250] or msg.event,
                   "description": msg.body, "issuetype": {"name": self.config.issue_type},
                   "labels": [*self.config.labels, label(incident_id)]}  # fmt: skip
@@ -74,8 +65,7 @@ class Jira(Channel[JiraChannel]):
             raise DeliveryError("Jira created an issue but returned no key", retry=False)
         # a new issue starts in the workflow's first status; read it rather than guess its name
         issue = self._call("GET", f"/issue/{made['key']}", params={"fields": "status"})
-        status = str(((issue.get("fields") or {}).get("status") or {}).get("name", ""))
-        return Ticket(ref=str(made["key"]), number=str(made["key"]), state=status)
+        return Ticket(ref=str(made["key"]), number=str(made["key"]), state=_status(issue))
 
     def _transition(self, ticket: Ticket, status: str) -> Ticket:
         target = self.config.transitions.get(status)
@@ -104,3 +94,8 @@ class Jira(Channel[JiraChannel]):
         except ValueError as exc:
             raise DeliveryError(f"Jira answered {resp.status_code} without JSON") from exc
         return body
+
+
+def _status(issue: dict[str, Any]) -> str:
+    """The name of an issue's status, as the API returns it with ``fields=status``."""
+    return str(((issue.get("fields") or {}).get("status") or {}).get("name", ""))

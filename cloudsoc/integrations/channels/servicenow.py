@@ -7,14 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from cloudsoc.integrations.channels.base import (
-    Channel,
     DeliveryError,
     Message,
     RemoteState,
-    Sent,
     Ticket,
+    TicketChannel,
     channel,
-    need_incident,
     secret_or_fail,
 )
 from cloudsoc.integrations.config import ServiceNowChannel
@@ -35,21 +33,9 @@ def correlation_id(incident_id: int) -> str:
 
 
 @channel("servicenow")
-class ServiceNow(Channel[ServiceNowChannel]):
-    def send(self, msg: Message, ticket: Ticket | None) -> Sent:
-        if msg.event == "test":  # reading one record proves the URL, the credentials and the role
-            self._call("GET", "", params={"sysparm_limit": "1", "sysparm_fields": "sys_id"})
-            return Sent()
-        incident_id = need_incident(msg)
-        created = False
-        if ticket is None:
-            ticket = self._find(incident_id)
-        if ticket is None:
-            ticket, created = self._create(msg, incident_id), True
-        want = STATUS_STATE.get(str(msg.incident.get("status")))
-        if not created or (want and want != ticket.state):  # a new ticket already says it all
-            ticket = self._update(msg, ticket, want)
-        return Sent(external_ref=ticket.ref, ticket=ticket)
+class ServiceNow(TicketChannel[ServiceNowChannel]):
+    def check_access(self) -> None:  # reading one record proves the URL, the credentials and the role
+        self._call("GET", "", params={"sysparm_limit": "1", "sysparm_fields": "sys_id"})
 
     def read_state(self, ticket: Ticket) -> RemoteState:
         rec = self._call("GET", f"/{ticket.ref}", params={
@@ -63,14 +49,12 @@ class ServiceNow(Channel[ServiceNowChannel]):
     def status_of(self, state: str) -> str | None:
         return STATE_STATUS.get(state)
 
-    def _find(self, incident_id: int) -> Ticket | None:
-        resp = self.http("GET", self._url(""), auth=self._auth(), headers={"Accept": "application/json"}, params={
-            "sysparm_query": f"correlation_id={correlation_id(incident_id)}", "sysparm_limit": "1",
-            "sysparm_fields": "sys_id,number,state"})  # fmt: skip
-        found = resp.json().get("result") or []
-        return _ticket(found[0]) if found else None
+    def find(self, incident_id: int) -> Ticket | None:
+        found = self._call("GET", "", params={"sysparm_query": f"correlation_id={correlation_id(incident_id)}",
+                                              "sysparm_limit": "1", "sysparm_fields": "sys_id,number,state"})  # fmt: skip
+        return _ticket(found["records"][0]) if found.get("records") else None
 
-    def _create(self, msg: Message, incident_id: int) -> Ticket:
+    def create(self, msg: Message, incident_id: int) -> Ticket:
         impact, urgency = IMPACT_URGENCY.get(str(msg.incident.get("severity")), ("2", "2"))
         record: dict[str, Any] = {
             "short_description": msg.subject[:160], "description": msg.body, "impact": impact,
@@ -82,7 +66,10 @@ class ServiceNow(Channel[ServiceNowChannel]):
                 record[key] = getattr(self.config, key)
         return _ticket(self._call("POST", "", json=record))
 
-    def _update(self, msg: Message, ticket: Ticket, want: str | None) -> Ticket:
+    def update(self, msg: Message, ticket: Ticket, *, created: bool) -> Ticket:
+        want = STATUS_STATE.get(str(msg.incident.get("status")))
+        if created and (not want or want == ticket.state):  # a new ticket already says it all
+            return ticket
         change: dict[str, Any] = {"work_notes": f"{msg.subject}\n\n{msg.body}".strip()}
         if want and want != ticket.state:
             change["state"] = want
