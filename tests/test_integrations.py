@@ -356,6 +356,42 @@ def test_servicenow_create_found_again_after_a_lost_answer(tmp_path: Path, engin
         snow.stop()
 
 
+def test_ticket_sync_logs_what_it_could_not_read(
+    tmp_path: Path, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    snow = ServiceNowServer().start()
+    try:
+        n = notifier(tmp_path, {"channels": {"snow": {"type": "servicenow", "instance_url": snow.url,
+                                "username": "cloudsoc.integration", "password": "s3cret"}}})  # fmt: skip
+        docs = [incident(engine) for _ in range(3)]
+        for doc in docs:
+            notify(n, engine, doc, "incident.opened")
+        assert len(n.deliver_due(engine).sent) == 3
+        sys_ids = list(snow.records)
+        for sys_id in sys_ids:
+            snow.set_state(sys_id, "6", by="jdoe", close_notes="done")
+        seen: list[tuple[int, str, str, str]] = []
+
+        snow.fail(503)  # down: asked once, not once per ticket
+        asked = len(snow.requests)
+        assert n.sync_tickets(engine, lambda *a: seen.append(a)) == 0
+        assert len(snow.requests) == asked + 1 and seen == []
+        assert "ticket sync: snow failed, 3 tickets left for the next sync" in caplog.text
+        assert "HTTP 503" in caplog.text
+
+        caplog.clear()
+        del snow.records[sys_ids[0]]  # deleted in ServiceNow: the others are still read
+        assert n.sync_tickets(engine, lambda *a: seen.append(a)) == 2
+        assert [s[0] for s in seen] == [d["incident"]["id"] for d in docs[1:]]
+        assert (
+            f"ticket sync: snow ticket INC0010001 of incident {docs[0]['incident']['id']} not read"
+            in caplog.text
+        )
+        assert "HTTP 404" in caplog.text
+    finally:
+        snow.stop()
+
+
 def test_jira_create_transition_and_sync(tmp_path: Path, engine: Engine) -> None:
     jira = JiraServer().start()
     try:

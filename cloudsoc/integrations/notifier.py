@@ -7,6 +7,7 @@ caused it (or not at all); delivery happens later, in ``deliver_due``, message b
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from cloudsoc.integrations.channels.base import (
 )
 from cloudsoc.integrations.config import SEVERITIES, NotifyConfig, NotifyError, load
 
+log = logging.getLogger(__name__)
 OnState = Callable[[int, str, str, str], None]
 TERMINAL = ("closed", "false_positive")  # tickets no longer read back
 
@@ -227,29 +229,38 @@ class Notifier:
 
     def sync_tickets(self, engine: Engine, on_state: OnState) -> int:
         """Read back the state of every open ticket; report each change that means a cloudsoc status
-        through ``on_state(incident_id, status, by, why)``; the number of changes reported."""
+        through ``on_state(incident_id, status, by, why)``; the number of changes reported. A ticket that
+        cannot be read is logged and read again on the next sync."""
+        return sum(
+            self._sync_channel(engine, name, ch, on_state)
+            for name, ch in self.channels.items()
+            if isinstance(ch, TicketChannel)
+        )
+
+    def _sync_channel(self, engine: Engine, name: str, ch: TicketChannel[Any], on_state: OnState) -> int:
+        with engine.connect() as conn:
+            held = [(i, t) for i, t in outbox.tickets(conn, name) if ch.status_of(t.state) not in TERMINAL]
         changes = 0
-        for name, ch in self.channels.items():
-            if not isinstance(ch, TicketChannel):
+        for k, (incident_id, ticket) in enumerate(held):
+            try:
+                remote = ch.read_state(ticket)
+            except DeliveryError as exc:
+                if exc.retry:  # down or throttling: its other tickets wait for the next sync too
+                    log.warning("ticket sync: %s failed, %d tickets left for the next sync: %s", name,
+                                len(held) - k, exc)  # fmt: skip
+                    break
+                log.warning("ticket sync: %s ticket %s of incident %d not read: %s", name, ticket.number,
+                            incident_id, exc)  # fmt: skip
                 continue
-            with engine.connect() as conn:
-                held = outbox.tickets(conn, name)
-            for incident_id, ticket in held:
-                if ch.status_of(ticket.state) in TERMINAL:
-                    continue
-                try:
-                    remote = ch.read_state(ticket)
-                except DeliveryError:
-                    continue  # unreachable now: read again on the next sync
-                if remote.state == ticket.state:
-                    continue
-                status = ch.status_of(remote.state)
-                if status:
-                    on_state(incident_id, status, remote.by, remote.why)
-                    changes += 1
-                with engine.begin() as conn:  # stored after the callback: a failed callback is retried
-                    outbox.save_ticket(conn, name, incident_id, Ticket(ticket.ref, ticket.number, remote.state),
-                                       utcnow())  # fmt: skip
+            if remote.state == ticket.state:
+                continue
+            status = ch.status_of(remote.state)
+            if status:
+                on_state(incident_id, status, remote.by, remote.why)
+                changes += 1
+            with engine.begin() as conn:  # stored after the callback: a failed callback is retried
+                outbox.save_ticket(conn, name, incident_id, Ticket(ticket.ref, ticket.number, remote.state),
+                                   utcnow())  # fmt: skip
         return changes
 
 
