@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import Connection, Engine, or_, select
 
 from cloudsoc.cases import timeline
+from cloudsoc.cases.sla import aware
 from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.timeutil import utcnow
@@ -277,4 +278,4 @@ def _incidents_between(
         or_(i.created_at.between(start, end - timedelta(microseconds=1)),
             i.updated_at.between(start, end - timedelta(microseconds=1))),
     ).order_by(i.id)).mappings()  # fmt: skip
-    return [{**dict(r), "created_at": outbox.aware(r["created_at"])} for r in rows]
+    return [{**dict(r), "created_at": aware(r["created_at"])} for r in rows]

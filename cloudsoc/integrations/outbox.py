@@ -4,24 +4,20 @@ attempt's outcome. Nothing here sends; ``Notifier`` does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cloudsoc.cases.sla import aware
 from cloudsoc.core import db
 from cloudsoc.integrations.channels.base import Ticket
 
 OB = db.notify_outbox.c
 TK = db.notify_tickets.c
 STATUSES = ("pending", "sent", "failed", "dead")
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time cloudsoc stores is UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def plain(doc: dict[str, Any]) -> dict[str, Any]:
