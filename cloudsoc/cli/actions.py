@@ -102,15 +102,9 @@ def actions_revert(
 ) -> None:
     """Undo a stored apply result: put back the state recorded before it."""
     from cloudsoc.respond import record
-    from cloudsoc.respond.action import ActionError
 
     h = Home.open(home)
-    stored = record.read(h, result_id)
-    if stored.get("reverted_by"):
-        raise ActionError(f"result {result_id} was already reverted by {stored['reverted_by']}")
-    if stored.get("status") not in ("applied", "already_done"):
-        raise ActionError(f"result {result_id} is {stored.get('status')}: only apply results can be reverted")
-    original = record.load(h, result_id)
+    original = record.revertible(h, result_id)
     act = _build(h, original.action, original.params, confirm=(yes, f"revert {original.action}"))
     result = _run(act, lambda: act.revert(original))
     new_id = record.save(h, result, reverts=result_id)

@@ -56,19 +56,20 @@ def read(home: Home, result_id: str) -> dict[str, Any]:
     return record
 
 
-def load(home: Home, result_id: str) -> ActionResult:
-    return ActionResult.model_validate(read(home, result_id))
+def revertible(home: Home, result_id: str) -> ActionResult:
+    """The stored apply result to revert; refused when it was reverted already or is no apply result."""
+    record = read(home, result_id)
+    if record.get("reverted_by"):
+        raise ActionError(f"result {result_id} was already reverted by {record['reverted_by']}")
+    if record.get("status") not in ("applied", "already_done"):
+        raise ActionError(f"result {result_id} is {record.get('status')}: only apply results can be reverted")
+    return ActionResult.model_validate(record)
 
 
 def mark_reverted(home: Home, result_id: str, by: str) -> None:
     record = read(home, result_id)
     record["reverted_by"] = by
     _write(path_of(home, result_id), record)
-
-
-def ids(home: Home) -> list[str]:
-    """Every stored result id, oldest first."""
-    return sorted(p.stem for p in directory(home).glob("*.json"))
 
 
 def _write(path: Path, record: dict[str, Any]) -> None:
