@@ -1,5 +1,5 @@
-"""Helpers shared by the EC2 and logging actions: error codes, JSON-safe API records, instance
-lookups, and the base of the "stop sharing" actions (snapshots, images)."""
+"""Helpers shared by the EC2 and logging actions: the client-keeping base class, instance lookups,
+and the base of the "stop sharing" actions (snapshots, images)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ P = TypeVar("P", bound=ActionParams)
 
 
 GONE_STATES = frozenset({"shutting-down", "terminated"})
+
+
+class InstanceParams(ActionParams):
+    """The parameters of an action on one instance."""
+
+    instance_id: str
 
 
 def find_instance(ec2: Any, instance_id: str) -> dict[str, Any] | None:

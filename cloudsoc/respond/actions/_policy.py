@@ -1,6 +1,6 @@
-"""Helpers shared by the S3, IAM and RDS actions: AWS error codes that mean "absent", IAM policy
-documents (deny-all, the session revocation), which bucket-policy statements open a bucket to the
-public or to foreign accounts, and the base of the actions that put an inline policy on a user or role."""
+"""Helpers shared by the S3 and IAM actions: IAM policy documents (deny-all, the session revocation),
+which bucket-policy statements open a bucket to the public or to foreign accounts, and the base of
+the actions that put an inline policy on a user or role."""
 
 from __future__ import annotations
 

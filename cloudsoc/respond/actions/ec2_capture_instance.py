@@ -13,20 +13,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import ActionParams, action
+from cloudsoc.respond.action import action
 from cloudsoc.respond.actions._aws import error_code, is_not_found, jsonable
-from cloudsoc.respond.actions._ec2 import AwsAction, find_instance
+from cloudsoc.respond.actions._ec2 import AwsAction, InstanceParams, ebs_volumes, find_instance
 
 ATTRIBUTES = ("userData", "disableApiTermination", "disableApiStop", "instanceInitiatedShutdownBehavior",
               "sourceDestCheck", "groupSet", "kernel", "ramdisk")  # fmt: skip
 
 
-class CaptureInstanceParams(ActionParams):
-    instance_id: str
-
-
 @action
-class CaptureInstance(AwsAction[CaptureInstanceParams]):
+class CaptureInstance(AwsAction[InstanceParams]):
     name = "ec2.capture_instance"
     summary = (
         "Capture an instance's metadata (attributes, user data, role, network, volumes) and console output"
@@ -34,7 +30,7 @@ class CaptureInstance(AwsAction[CaptureInstanceParams]):
     permissions = ("ec2:DescribeInstances", "ec2:DescribeInstanceAttribute", "ec2:DescribeNetworkInterfaces",
                    "ec2:DescribeSecurityGroups", "ec2:DescribeVolumes", "ec2:GetConsoleOutput",
                    "iam:GetInstanceProfile", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies")  # fmt: skip
-    params_model = CaptureInstanceParams
+    params_model = InstanceParams
     reversible = False
     changes_aws = False
 
@@ -43,17 +39,7 @@ class CaptureInstance(AwsAction[CaptureInstanceParams]):
         inst = find_instance(self.client("ec2"), iid)
         if inst is None:
             return {"instance_id": iid, "exists": False}
-        return {
-            "instance_id": iid,
-            "exists": True,
-            "state": inst["State"]["Name"],
-            "instance_profile": inst.get("IamInstanceProfile", {}).get("Arn"),
-            "network_interfaces": [e["NetworkInterfaceId"] for e in inst.get("NetworkInterfaces", [])],
-            "security_groups": sorted(
-                {g["GroupId"] for e in inst.get("NetworkInterfaces", []) for g in e["Groups"]}
-            ),
-            "volumes": [m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if "Ebs" in m],
-        }
+        return {"instance_id": iid, "exists": True, "state": inst["State"]["Name"], **_parts(inst)}
 
     def changes(self, state: dict[str, Any]) -> list[str]:
         if not state["exists"]:
@@ -78,15 +64,14 @@ class CaptureInstance(AwsAction[CaptureInstanceParams]):
         inst = find_instance(ec2, iid)
         if inst is None:
             return {"instance_id": iid, "error": "the instance disappeared during the capture"}
-        enis = [e["NetworkInterfaceId"] for e in inst.get("NetworkInterfaces", [])]
-        groups = sorted({g["GroupId"] for e in inst.get("NetworkInterfaces", []) for g in e["Groups"]})
-        volumes = [m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if "Ebs" in m]
+        parts = _parts(inst)
+        enis, groups, volumes = parts["network_interfaces"], parts["security_groups"], parts["volumes"]
         captured: dict[str, Any] = jsonable({
             "instance_id": iid,
             "instance": inst,
             "tags": {t["Key"]: t["Value"] for t in inst.get("Tags", [])},
             "attributes": self._attributes(ec2),
-            "instance_profile": self._profile(inst.get("IamInstanceProfile", {}).get("Arn")),
+            "instance_profile": self._profile(parts["instance_profile"]),
             "network_interfaces": ec2.describe_network_interfaces(NetworkInterfaceIds=enis)["NetworkInterfaces"] if enis else [],
             "security_groups": ec2.describe_security_groups(GroupIds=groups)["SecurityGroups"] if groups else [],
             "volumes": ec2.describe_volumes(VolumeIds=volumes)["Volumes"] if volumes else [],
@@ -137,6 +122,17 @@ class CaptureInstance(AwsAction[CaptureInstanceParams]):
             raise
         raw = answer.get("Output") or ""
         return {"timestamp": answer.get("Timestamp"), "raw": raw, "text": _decode(raw)}
+
+
+def _parts(inst: dict[str, Any]) -> dict[str, Any]:
+    """What the capture covers besides the instance itself: its role, interfaces, groups and volumes."""
+    enis = inst.get("NetworkInterfaces", [])
+    return {
+        "instance_profile": inst.get("IamInstanceProfile", {}).get("Arn"),
+        "network_interfaces": [e["NetworkInterfaceId"] for e in enis],
+        "security_groups": sorted({g["GroupId"] for e in enis for g in e["Groups"]}),
+        "volumes": [v["volume_id"] for v in ebs_volumes(inst)],
+    }
 
 
 def _decode(value: str) -> str:

@@ -13,19 +13,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import ActionError, ActionParams, action
+from cloudsoc.respond.action import ActionError, action
 from cloudsoc.respond.actions._aws import error_code, is_not_found
-from cloudsoc.respond.actions._ec2 import AwsAction, ebs_volumes, find_instance
+from cloudsoc.respond.actions._ec2 import AwsAction, InstanceParams, ebs_volumes, find_instance
 
 QUARANTINE_GROUP = "cloudsoc-quarantine"
 
 
-class IsolateInstanceParams(ActionParams):
-    instance_id: str
-
-
 @action
-class IsolateInstance(AwsAction[IsolateInstanceParams]):
+class IsolateInstance(AwsAction[InstanceParams]):
     name = "ec2.isolate_instance"
     summary = (
         "Detach an instance from its Auto Scaling group and target groups, move it to a no-traffic "
@@ -48,7 +44,7 @@ class IsolateInstance(AwsAction[IsolateInstanceParams]):
         "autoscaling:UpdateAutoScalingGroup", "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:RegisterTargets",
     )  # fmt: skip
-    params_model = IsolateInstanceParams
+    params_model = InstanceParams
 
     # -- reading -------------------------------------------------------------------------------
     def read(self) -> dict[str, Any]:

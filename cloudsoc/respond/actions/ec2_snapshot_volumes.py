@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudsoc.respond.action import ActionParams, action
+from cloudsoc.respond.action import action
 from cloudsoc.respond.actions._aws import jsonable
-from cloudsoc.respond.actions._ec2 import AwsAction, ebs_volumes, find_instance
+from cloudsoc.respond.actions._ec2 import AwsAction, InstanceParams, ebs_volumes, find_instance
 
 EVIDENCE_TAG = "cloudsoc:evidence"
 INCIDENT_TAG = "cloudsoc:incident"
@@ -19,17 +19,13 @@ INSTANCE_TAG = "cloudsoc:source-instance"
 VOLUME_TAG = "cloudsoc:source-volume"
 
 
-class SnapshotVolumesParams(ActionParams):
-    instance_id: str
-
-
 @action
-class SnapshotVolumes(AwsAction[SnapshotVolumesParams]):
+class SnapshotVolumes(AwsAction[InstanceParams]):
     name = "ec2.snapshot_volumes"
     summary = "Take tagged forensic snapshots of every EBS volume attached to an instance"
     permissions = ("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots",
                    "ec2:CreateSnapshot", "ec2:CreateSnapshots", "ec2:CreateTags")  # fmt: skip
-    params_model = SnapshotVolumesParams
+    params_model = InstanceParams
     reversible = False  # evidence is kept, never taken back
     changes_aws = False
 
