@@ -30,12 +30,12 @@ from cloudsoc.respond.action import ACTIONS, Action, ActionResult
 from cloudsoc.respond.playbook import Playbook, PlaybookSet, load_playbooks
 from cloudsoc.respond.runner import Run, StateFailed, StepContext, Suspended, crash_point
 from cloudsoc.respond.store import TERMINAL, Entry, LeaseLost, Store
+from cloudsoc.respond.validate import ENGINE_FILLED
 
 __all__ = ["ApprovalError", "Engine", "ExecutionStatus", "Handler", "Playbook", "PlaybookSet", "StepContext",
            "load_playbooks"]  # fmt: skip
 log = logging.getLogger(__name__)
 Handler = Callable[[StepContext, dict[str, Any]], dict[str, Any]]
-ENGINE_FILLED = ("account_id", "region", "incident")
 
 
 class ApprovalError(CloudSOCError):
@@ -75,8 +75,7 @@ class Engine:
             "created_at": now, "updated_at": now}  # fmt: skip
         entry = ("playbook", f"playbook {playbook.name} started", {"actor": f"playbook:{playbook.name}",
                  "playbook": playbook.name, "hash": playbook.content_hash}, f"playbook:{playbook.name}:start")  # fmt: skip
-        execution_id, _ = self.store.create(values, entry)
-        return execution_id
+        return self.store.create(values, entry)
 
     def run(self, execution_id: int) -> ExecutionStatus:
         """Run until the execution finishes or waits; a run another worker holds is left alone."""

@@ -6,13 +6,14 @@ writes a step."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cloudsoc.cases import timeline
+from cloudsoc.cases.sla import aware
 from cloudsoc.core import db
 from cloudsoc.core.errors import CloudSOCError
 
@@ -28,11 +29,6 @@ class LeaseLost(CloudSOCError):
     """Another worker took over the run (this one was too slow to renew its lease)."""
 
 
-def aware(t: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back: every time cloudsoc stores is UTC."""
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
-
-
 class Store:
     def __init__(self, sql: Engine, owner: str, lease_seconds: float) -> None:
         self.sql = sql
@@ -40,20 +36,21 @@ class Store:
         self.lease = timedelta(seconds=lease_seconds)
 
     # -- executions -------------------------------------------------------------------------------
-    def create(self, values: dict[str, Any], entry: Entry | None) -> tuple[int, bool]:
-        """(id, created): an execution for the same playbook and incident is reused."""
+    def create(self, values: dict[str, Any], entry: Entry | None) -> int:
+        """A new execution's id; the existing one's for the same playbook and incident (``entry`` is
+        only written for a new one)."""
         try:
             with self.sql.begin() as conn:
                 new_id = int(
                     conn.execute(db.playbook_executions.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
                 )
                 self._timeline(conn, values.get("incident_id"), entry)
-                return new_id, True
+                return new_id
         except IntegrityError:
             with self.sql.connect() as conn:
                 found = conn.execute(select(X.id).where(
                     X.playbook == values["playbook"], X.incident_id == values["incident_id"])).scalar_one()  # fmt: skip
-            return int(found), False
+            return int(found)
 
     def execution(self, execution_id: int) -> dict[str, Any]:
         with self.sql.connect() as conn:
@@ -186,4 +183,5 @@ class Store:
 
 
 def _aware_row(row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite gives naive datetimes back: every time cloudsoc stores is UTC."""
     return {k: aware(v) if isinstance(v, datetime) else v for k, v in row.items()}

@@ -50,7 +50,8 @@ FIELDS: dict[str, set[str]] = {
 TOP = {"Comment", "StartAt", "States", "TimeoutSeconds", "Version"}
 CLOUDSOC_TOP = {"Trigger", "Approval"}
 WAIT_FIELDS = ("Seconds", "Timestamp", "SecondsPath", "TimestampPath")
-ENGINE_FILLED = {"account_id", "region", "incident"}  # the engine takes them from the incident document
+# action parameters the engine takes from the incident document when a playbook does not give them
+ENGINE_FILLED = ("account_id", "region", "incident")
 
 
 @dataclass
@@ -186,7 +187,7 @@ class Checker:
                 label,
                 f"action {name} has no parameter {key!r} (has: {', '.join(fields)})",
             )
-        required = {k for k, f in fields.items() if f.is_required()} - ENGINE_FILLED
+        required = {k for k, f in fields.items() if f.is_required()} - set(ENGINE_FILLED)
         for key in sorted(required - given):
             self.add((*at, "Parameters"), label, f"action {name} needs parameter {key!r}")
 
