@@ -495,6 +495,8 @@ def test_server_down_message_kept_until_it_comes_back(tmp_path: Path, engine: En
             "notify": {"channels": {"chat": {"type": "slack", "webhook_url": url}}}}).decode())  # fmt: skip
         out = runner.invoke(app, ["notify", "outbox", "--status", "dead", "--home", str(home), "-o", "json"])
         assert [r["id"] for r in orjson.loads(out.stdout)] == [first]
+        out = runner.invoke(app, ["notify", "outbox", "--status", "deadd", "--home", str(home)])
+        assert out.exit_code == 2 and "'deadd' is not one of" in out.output
         assert runner.invoke(app, ["notify", "retry", str(first), "--home", str(home)]).exit_code == 0
         out = runner.invoke(app, ["notify", "deliver", "--home", str(home), "-o", "json"])
         assert orjson.loads(out.stdout)["sent"] == [first]

@@ -73,6 +73,10 @@ def outbox_list(
     from cloudsoc.core import db
     from cloudsoc.integrations import outbox
 
+    if status is not None and status not in outbox.STATUSES:
+        raise typer.BadParameter(
+            f"{status!r} is not one of {', '.join(outbox.STATUSES)}", param_hint="--status"
+        )
     h = Home.open(home)
     with db.connect(h.database_url).connect() as conn:
         rows = outbox.listing(conn, status, limit)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cloudsoc.cases.sla import aware
@@ -97,11 +97,6 @@ def listing(conn: Connection, status: str | None = None, limit: int = 100) -> li
     rows = conn.execute(query.order_by(OB.id.desc()).limit(limit)).mappings()
     times = ("next_attempt_at", "created_at", "sent_at")
     return [{k: aware(v) if k in times else v for k, v in r.items()} for r in rows]
-
-
-def counts(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(select(OB.status, func.count()).group_by(OB.status)).all()
-    return {s: 0 for s in STATUSES} | {str(s): int(n) for s, n in rows}
 
 
 def ticket(conn: Connection, channel: str, incident_id: int | None) -> Ticket | None:
