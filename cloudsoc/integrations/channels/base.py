@@ -16,7 +16,7 @@ import httpx
 from cloudsoc.core.errors import CloudSOCError
 from cloudsoc.core.registry import Registry
 from cloudsoc.core.timeutil import utcnow
-from cloudsoc.integrations.config import NotifyError
+from cloudsoc.integrations.config import NotifyError, secret
 
 C = TypeVar("C")
 
@@ -190,8 +190,6 @@ class TicketChannel(Channel[C]):
 
 def secret_or_fail(value: str) -> str:
     """Resolve an ``env:`` secret; a missing variable is retried (it may be set before the next run)."""
-    from cloudsoc.integrations.config import secret
-
     try:
         return secret(value)
     except NotifyError as exc:
