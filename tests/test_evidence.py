@@ -223,7 +223,7 @@ def test_every_tampering_fails_verification_naming_what(
     # a fresh process (no cached chain) sees it too, and will not append on top of it
     fresh = Locker.open(Home.open(folder.parent.parent))
     assert expected in _problems(fresh)
-    if tamper not in (_edit_byte, _delete_artifact, _add_unlisted, _delete_head, _delete_everything):
+    if tamper not in (_edit_byte, _delete_artifact, _add_unlisted, _delete_everything):
         with pytest.raises(EvidenceError, match="refusing to append"):
             fresh.add(INCIDENT, "note", "late.txt", b"late", **WHO)
 
@@ -296,6 +296,11 @@ def test_a_writer_stopped_before_signing_the_head_leaves_an_adoptable_tail(
     Locker.open(Home.open(folder.parent.parent)).add(INCIDENT, "note", "m.txt", b"m", **WHO)
     head = json.loads((folder / "head.json").read_bytes())
     assert head["entries"] == 8 and locker.verify(INCIDENT).ok
+    # stopped before the first head of an incident: the lone entry is adopted too
+    locker.add(5, "note", "first.txt", b"first", **WHO)
+    (folder.parent / "5" / "head.json").unlink()
+    Locker.open(Home.open(folder.parent.parent)).add(5, "note", "second.txt", b"second", **WHO)
+    assert locker.verify(5).ok and locker.verify(5).entries == 2
 
 
 # ---- exports ----------------------------------------------------------------------------------------------

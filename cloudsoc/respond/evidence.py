@@ -336,7 +336,9 @@ class Locker:
 
         Appending on top of a chain that fails its checks would sign over a forgery or a truncation,
         so that is refused. Entries past the signed head (a writer that stopped between appending and
-        re-signing) are adopted: each carries the home's own signature."""
+        re-signing) are adopted: each carries the home's own signature. No head at all is adopted only
+        for a first entry (a writer stopped before its first head); past that, a missing head would let
+        a cut-off chain be signed as whole."""
         raw = self.store.get_head(incident)  # before the entries: they only grow, so it cannot be ahead
         chain = self._chains.setdefault(incident, [])
         problems: list[str] = []
@@ -349,7 +351,7 @@ class Locker:
             problems += _entry_problems(incident, pos, entry, prev, self.signer.public)
             chain.append(entry)
             prev = str(entry.get("hash"))
-        if raw is not None:
+        if raw is not None or len(chain) > 1:
             _check_head(incident, raw, list(chain), self.signer.public, problems)
         if problems:
             self._chains.pop(incident, None)
