@@ -33,6 +33,7 @@ from botocore.exceptions import ClientError
 from cloudsoc.aws.session import client
 from cloudsoc.core.errors import CloudSOCError
 from cloudsoc.core.timeutil import utcnow
+from cloudsoc.respond.actions._aws import error_code, is_not_found
 
 MANIFEST = "manifest.jsonl"
 HEAD = "head.json"
@@ -244,7 +245,7 @@ def _create(s3: Any, name: str) -> bool:
         s3.head_bucket(Bucket=name)
         return False
     except ClientError as exc:
-        if _code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
+        if error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
             raise EvidenceError(f"evidence bucket {name}: {exc}") from exc
     region = s3.meta.region_name
     where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
@@ -253,11 +254,13 @@ def _create(s3: Any, name: str) -> bool:
 
 
 def _read(get: Callable[[], Any]) -> Any:
-    """A bucket setting, or None when it was never set."""
+    """A bucket setting, or None when it was never set (a refusal to read it is raised)."""
     try:
         return get()
-    except ClientError:
-        return None
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
 
 
 class S3Store(EvidenceStore):
@@ -300,7 +303,7 @@ class S3Store(EvidenceStore):
         try:
             body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as exc:
-            if _code(exc) in {"NoSuchKey", "404"}:
+            if error_code(exc) in {"NoSuchKey", "404"}:
                 return None
             raise
         return body
@@ -314,7 +317,7 @@ class S3Store(EvidenceStore):
         try:
             self._put(key, data, IfNoneMatch="*")
         except ClientError as exc:
-            if _code(exc) not in {"PreconditionFailed", "412"}:
+            if error_code(exc) not in {"PreconditionFailed", "412"}:
                 raise
 
     def get_artifact(self, incident: int, sha256: str) -> bytes | None:
@@ -328,7 +331,7 @@ class S3Store(EvidenceStore):
         try:
             self._put(self.key(incident, "entries", f"{seq:08d}.json"), line, IfNoneMatch="*")
         except ClientError as exc:
-            if _code(exc) in {"PreconditionFailed", "412"}:
+            if error_code(exc) in {"PreconditionFailed", "412"}:
                 raise EntryConflict(f"incident {incident}: entry {seq} already exists") from exc
             raise
 
@@ -381,10 +384,6 @@ def split_lines(data: bytes) -> list[bytes]:
     if not data:
         return []
     return (data[:-1] if data.endswith(b"\n") else data).split(b"\n")
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 # ---- exports --------------------------------------------------------------------------------------------
