@@ -114,11 +114,15 @@ def _respond(home: Home, watch: Watch, topic: str, inbox: str) -> None:
         rows = incidents.list_rows(conn, status=None)
         top = max(rows, key=lambda r: (incidents.rank(r["severity"]), len(r["entities"]["principals"])))
         entries = timeline.entries(conn, top["id"])
+        acted = [(r["id"], e) for r in rows for e in timeline.entries(conn, r["id"]) if e["kind"] == "action"]
     emit_table(f"{len(rows)} incidents", ["id", "severity", "status", "title", "MTTD s", "MTTC s"],
                [[r["id"], r["severity"], r["status"], r["title"], sla.durations(r)["mttd"], sla.durations(r)["mttc"]]
                 for r in rows])  # fmt: skip
     console.print(f"{len(waiting)} production playbooks approved by the analyst on duty; executions: "
                   + ", ".join(f"{e.playbook} {e.status}" for e in watch.engine.executions()))  # fmt: skip
+    emit_table("containment actions", ["incident", "at", "by", "what"],
+               [[i, e["at"], e["actor"], e["summary"]] for i, e in acted])  # fmt: skip
+    console.print(f"timeline of incident {top['id']} (last 40 entries):")
     print_timeline(entries[-40:])
     locker = Locker.open(home)
     checks = [locker.verify(r["id"]) for r in rows if locker.artifacts(r["id"])]
