@@ -694,8 +694,46 @@ def test_cli_run_show_and_approve(sandbox_home: Home, tmp_path: Path) -> None:
     shown = json.loads(run("show", str(started["id"])).stdout)
     assert [s["path"] for s in shown["steps"]] == ["Prod?", "Ask", "Approved?", "Act"]
     assert shown["steps"][1]["output"] == {"approved": True, "by": "carol", "reason": "fine"}
+    act = shown["steps"][3]  # the watcher's notify handler needs an incident; this run has none
+    assert act["mode"] == "skipped" and "needs an incident" in act["output"]["reason"]
     assert run("deny", str(started["id"])).exit_code == 1
     assert run("run", "ask").exit_code == 1
+    assert run("run", "ask", "--incident", "99").exit_code == 1  # no such incident
+
+
+def test_cli_run_on_an_incident_notifies_as_the_watcher_does(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "playbooks").mkdir(parents=True)
+    (home / "cloudsoc.yaml").write_text(yaml.safe_dump({"notify": {
+        "channels": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/hook"}},
+        "routes": [{"channels": ["hook"]}]}}))  # fmt: skip
+    (home / "playbooks" / "tell.yml").write_text(
+        "Comment: tell\nStartAt: Tell\nStates: {Tell: {Type: Task, Resource: 'notify:told', Parameters: "
+        "{account.$: $.account.id}, End: true}}\n"
+    )
+    sql = db.connect(Home.open(home).database_url)
+    now = utcnow()
+    with sql.begin() as conn:
+        incident = conn.execute(db.incidents.insert().values(
+            title="t", severity="high", status="new", account_id="111122220004", group_key="account:1",
+            entities={}, tags=[], first_alert_at=now, last_alert_at=now, created_at=now, updated_at=now,
+        )).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
+    res = CliRunner().invoke(app, ["playbooks", "run", "tell", "--incident", str(incident), "--home", str(home),
+                                   "-o", "json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    execution = json.loads(res.stdout)
+    assert execution["status"] == "succeeded"
+    engine = Engine(sql, Responder(boto3.Session(region_name="us-east-1")), settings=RespondSettings())
+    [tell] = engine.steps(execution["id"])
+    assert tell["mode"] == "apply" and tell["input"] == {"account": "111122220004"}
+    with sql.connect() as conn:
+        queued = conn.execute(sqlalchemy.select(db.notify_outbox)).mappings().all()
+        doc = conn.execute(sqlalchemy.select(db.playbook_executions.c.input)).scalar_one()
+    assert [(q["id"], q["event"], q["incident_id"]) for q in queued] == [
+        (tell["output"]["queued"][0], "told", incident)
+    ]
+    # the document is the watcher's: the incident with its region and rule ids, its worst alert, its account
+    assert doc["incident"]["rule_ids"] == [] and "region" in doc["incident"] and "alert" in doc
 
 
 # ---- Step Functions export ----------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -13,8 +14,9 @@ from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emi
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
-    from cloudsoc.respond.engine import Engine, ExecutionStatus
+    from cloudsoc.respond.engine import Engine, ExecutionStatus, Handler
     from cloudsoc.respond.playbook import PlaybookSet
+    from cloudsoc.watch import Watch
 
 playbooks_app = typer.Typer(
     help="Playbooks: durable response workflows in the Amazon States Language vocabulary.",
@@ -31,19 +33,20 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="why")]
 def _paths(home: Home) -> list[Path]:
     from cloudsoc.respond.playbook import BUNDLED
 
-    return [BUNDLED, home.root / "playbooks"]
+    return [p for p in (BUNDLED, home.root / "playbooks") if p.exists()]
 
 
 def _load(home: Home) -> PlaybookSet:
     from cloudsoc.respond.playbook import load_playbooks
 
-    found = load_playbooks([p for p in _paths(home) if p.exists()])
+    found = load_playbooks(_paths(home))
     for problem in found.problems:
         console.print(f"[yellow]skipped:[/] {problem}")
     return found
 
 
 def _engine(home: Home) -> Engine:
+    """An engine to read, decide and cancel executions with; commands that run steps use ``_watching``."""
     from cloudsoc.core import db
     from cloudsoc.respond.access import Responder
     from cloudsoc.respond.engine import Engine
@@ -51,7 +54,32 @@ def _engine(home: Home) -> Engine:
     return Engine(db.connect(home.database_url), Responder.for_home(home), settings=home.settings.respond)
 
 
-def _fail(message: str) -> None:
+def _watching(home: Home) -> tuple[Engine, Watch]:
+    """An engine that runs steps as ``cloudsoc watch`` does, with its notify and evidence handlers,
+    and the watch whose ``settle`` to call after a run (every action record kept as evidence, the
+    incidents its playbooks contained marked so)."""
+    from cloudsoc.respond.engine import Engine
+    from cloudsoc.watch import Watch
+
+    watch = Watch(home)
+    handlers = {kind: _with_incident(h) for kind, h in watch.engine.handlers.items()}
+    return Engine(watch.sql, watch.responder, handlers, settings=home.settings.respond), watch
+
+
+def _with_incident(handler: Handler) -> Handler:
+    """The watcher's notify and evidence steps act for an incident: an execution started on a bare
+    ``--input`` document records them as skipped."""
+    from cloudsoc.respond.engine import StepContext, StepSkipped
+
+    def serve(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
+        if ctx.incident_id is None:
+            raise StepSkipped(f"{ctx.resource} needs an incident (the run was started without --incident)")
+        return handler(ctx, params)
+
+    return serve
+
+
+def _fail(message: str) -> NoReturn:
     console.print(f"[red]error:[/] {message}")
     raise typer.Exit(1)
 
@@ -80,7 +108,7 @@ def playbooks_validate(
     """Check playbooks; print every problem (file:line: state: message); exit 1 when there is one."""
     from cloudsoc.respond.playbook import load_playbooks
 
-    found = load_playbooks(paths or [p for p in _paths(Home.open(home)) if p.exists()])
+    found = load_playbooks(paths or _paths(Home.open(home)))
     if output is Output.json:
         emit_json(
             {"playbooks": sorted(found.playbooks), "problems": [p.model_dump() for p in found.problems]}
@@ -93,21 +121,17 @@ def playbooks_validate(
         raise typer.Exit(1)
 
 
-def _incident_doc(home: Home, incident: int, engine: Engine) -> dict[str, Any]:
-    from sqlalchemy import select
-
+def _incident_doc(home: Home, incident: int) -> dict[str, Any]:
+    """The incident document the watcher starts playbooks with."""
+    from cloudsoc.cases import incidents
     from cloudsoc.core import db
+    from cloudsoc.respond.access import Responder
 
-    cols = ("id", "title", "severity", "status", "account_id", "principal", "resource", "tags", "entities",
-            "first_event_at", "first_alert_at")  # fmt: skip
-    t = db.incidents.c
-    with engine.sql.connect() as conn:
-        row = conn.execute(select(*(t[c] for c in cols)).where(t.id == incident)).mappings().first()
-    if row is None:
-        _fail(f"no incident {incident}")
-    inc = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in dict(row or {}).items()}
-    account = inc.get("account_id")
-    return {"incident": inc, "alert": {}, "account": {"id": account, "tier": engine.responder.tier(account)}}
+    try:
+        with db.connect(home.database_url).begin() as conn:
+            return incidents.document(conn, incident, Responder.for_home(home).tier)
+    except incidents.IncidentError as exc:
+        _fail(str(exc))
 
 
 @playbooks_app.command("run")
@@ -123,27 +147,32 @@ def playbooks_run(
     """Start the playbook for an incident (once per incident) and run it until it ends or waits."""
     h = Home.open(home)
     pb = _load(h).get(name)
-    engine = _engine(h)
-    doc = _incident_doc(h, incident, engine) if incident is not None else {}
+    doc = _incident_doc(h, incident) if incident is not None else {}
     try:
         doc |= json.loads(input_json) if input_json else {}
     except json.JSONDecodeError as exc:
         _fail(f"--input is not JSON: {exc}")
     if not doc:
         _fail("give --incident or --input")
-    _report(engine.run(engine.start(pb, doc, incident)), output)
+    engine, watch = _watching(h)
+    status = engine.run(engine.start(pb, doc, incident))
+    watch.settle()
+    _report(status, output)
 
 
 def _decide(execution: int, approved: bool, state: str | None, by: str | None, reason: str,
             home: Path | None, output: Output) -> None:  # fmt: skip
     from cloudsoc.respond.engine import ApprovalError
 
-    engine = _engine(Home.open(home))
+    h = Home.open(home)
     try:
-        engine.approve(execution, by or getpass.getuser(), reason, approved, state)
+        _engine(h).approve(execution, by or getpass.getuser(), reason, approved, state)
     except ApprovalError as exc:
         _fail(str(exc))
-    _report(engine.run(execution), output)
+    engine, watch = _watching(h)
+    status = engine.run(execution)
+    watch.settle()
+    _report(status, output)
 
 
 @playbooks_app.command("approve")
@@ -182,12 +211,13 @@ def playbooks_executions(
 def playbooks_show(execution: ExecArg, home: HomeOpt = None, output: OutOpt = Output.table) -> None:
     """One execution and every step it took."""
     engine = _engine(Home.open(home))
-    data = engine.status(execution).model_dump(mode="json")
+    status = engine.status(execution)
+    data = status.model_dump(mode="json")
     data["steps"] = [{k: v for k, v in s.items() if k != "execution_id"} for s in engine.steps(execution)]
     if output is Output.json:
         emit_json(data)
         return
-    _report(engine.status(execution), output)
+    _report(status, output)
     emit_table("steps", ["path", "attempt", "kind", "status", "mode", "result"],
                [[s["path"], s["attempt"], s["kind"], s["status"], s["mode"], _brief(s)] for s in data["steps"]])  # fmt: skip
 
@@ -208,7 +238,17 @@ def playbooks_work(
     home: HomeOpt = None,
 ) -> None:
     """Run every due execution: new ones, ones whose worker died, waits and approvals that are over."""
-    ran = _engine(Home.open(home)).work(max_executions=max_executions, until_idle=not follow)
+    engine, watch = _watching(Home.open(home))
+    ran = 0
+    while not max_executions or ran < max_executions:
+        now = engine.work(max_executions=max_executions - ran if max_executions else 0)
+        ran += now
+        if now:
+            watch.settle()
+        elif not follow:
+            break
+        else:
+            time.sleep(1.0)
     console.print(f"{ran} executions run")
 
 

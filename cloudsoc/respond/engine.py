@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,12 +27,12 @@ from cloudsoc.respond import asl
 from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS, Action, ActionResult
 from cloudsoc.respond.playbook import Playbook, PlaybookSet, load_playbooks
-from cloudsoc.respond.runner import Run, StateFailed, StepContext, Suspended, crash_point
+from cloudsoc.respond.runner import Run, StateFailed, StepContext, StepSkipped, Suspended, crash_point
 from cloudsoc.respond.store import TERMINAL, Entry, LeaseLost, Store
 from cloudsoc.respond.validate import ENGINE_FILLED
 
 __all__ = ["ApprovalError", "Engine", "ExecutionStatus", "Handler", "Playbook", "PlaybookSet", "StepContext",
-           "load_playbooks"]  # fmt: skip
+           "StepSkipped", "load_playbooks"]  # fmt: skip
 log = logging.getLogger(__name__)
 Handler = Callable[[StepContext, dict[str, Any]], dict[str, Any]]
 
@@ -86,17 +85,14 @@ class Engine:
                 log.warning("%s", exc)
         return self.status(execution_id)
 
-    def work(self, max_executions: int = 0, until_idle: bool = True, poll_seconds: float = 1.0) -> int:
-        """Take and run due executions; return how many were run. ``until_idle``: stop when none is
-        due, else poll until ``max_executions`` (0: no limit) have run."""
+    def work(self, max_executions: int = 0) -> int:
+        """Take and run due executions until none is due or ``max_executions`` (0: no limit) have
+        run; return how many were run. A caller that keeps working polls it."""
         ran = 0
         while not max_executions or ran < max_executions:
             claimed = next((i for i in self.store.due(self.now()) if self.store.claim(i, self.now())), None)
             if claimed is None:
-                if until_idle:
-                    break
-                time.sleep(poll_seconds)
-                continue
+                break
             try:
                 self._run_claimed(claimed)
             except Exception:  # one broken run must not stop the worker
@@ -171,9 +167,11 @@ class Engine:
                 return self._action(ctx, eff)
             prefix = ctx.resource.split(":", 1)[0]
             handler = self.handlers.get(prefix)
-            if handler is None:  # not wired in this process: the step is recorded as skipped
-                return {"skipped": True, "reason": f"no {prefix} handler"}, "skipped"
+            if handler is None:
+                raise StepSkipped(f"no {prefix} handler")  # not wired in this process
             return handler(ctx, eff if isinstance(eff, dict) else {"value": eff}), "apply"
+        except StepSkipped as exc:
+            return {"skipped": True, "reason": str(exc)}, "skipped"
         except StateFailed:
             raise
         except ClientError as exc:

@@ -49,6 +49,11 @@ class Suspended(CloudSOCError):  # control flow, not a failure
         return cls(min(s.wake_at for s in many), [p for s in many for p in s.paths])
 
 
+class StepSkipped(CloudSOCError):
+    """Raised by a notify/evidence handler that cannot serve this step (an execution with no
+    incident, say): the step is recorded as skipped with the reason, and the run goes on."""
+
+
 @dataclass
 class StepContext:
     """What a notify/evidence handler learns about the step it serves. ``ref`` is stable across
