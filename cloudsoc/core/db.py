@@ -200,7 +200,7 @@ playbook_steps = Table(
     Column("state", String(200), nullable=False),
     Column("kind", String(32), nullable=False),  # action | notify | evidence | approval | wait | choice | ...
     Column("status", String(16), nullable=False),  # started | succeeded | failed
-    Column("mode", String(16)),  # apply | plan (actions), skipped (no handler)
+    Column("mode", String(16)),  # apply | plan (actions), apply (handlers), approval, skipped (why: output)
     Column("input", JSON),
     Column("output", JSON),
     Column("error", JSON),
