@@ -26,18 +26,17 @@ from cloudsoc.aws.session import client
 from cloudsoc.cli.main import app
 from cloudsoc.core.config import EvidenceSettings, Home, Settings
 from cloudsoc.lake.ingest import ingest
-from cloudsoc.respond.evidence import (
+from cloudsoc.respond.evidence import Locker, Signer
+from cloudsoc.respond.evidence_export import verify_export
+from cloudsoc.respond.evidence_store import EvidenceError, ensure_bucket
+from cloudsoc.respond.evidence_verify import (
     ENTRY_DOMAIN,
     HEAD_DOMAIN,
-    Locker,
-    Signer,
     canonical,
     fingerprint,
     public_pem,
     sha256_hex,
-    verify_export,
 )
-from cloudsoc.respond.evidence_store import EvidenceError, ensure_bucket
 from cloudsoc.respond.extract import event_extract
 from tests.conftest import record, write_trail
 

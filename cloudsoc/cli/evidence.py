@@ -11,7 +11,8 @@ from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emi
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
-    from cloudsoc.respond.evidence import Locker, Verification
+    from cloudsoc.respond.evidence import Locker
+    from cloudsoc.respond.evidence_verify import Verification
 
 evidence_app = typer.Typer(
     help="The evidence locker: content-addressed, hash-chained, signed.", no_args_is_help=True
@@ -86,7 +87,7 @@ def evidence_verify(
     output: OutOpt = Output.table,
 ) -> None:
     """Check an incident's evidence (or an export): exit code 1 when anything was tampered with."""
-    from cloudsoc.respond.evidence import verify_export
+    from cloudsoc.respond.evidence_export import verify_export
 
     if (incident is None) == (export is None):
         raise typer.BadParameter("give an incident id or --export PATH")

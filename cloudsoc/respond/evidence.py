@@ -23,43 +23,55 @@ any change to an artifact breaks its content address; a file nobody listed is re
 made with another key fails against the home's key. What a local folder cannot show is a rollback of
 the manifest and head together to an earlier signed state: the S3 backend (Object Lock, COMPLIANCE)
 is the answer to that, since no locked version can be deleted or shortened.
+
+The checks live in ``evidence_verify``, the storage backends in ``evidence_store``, and exports (written
+here, read back and verified on their own) in ``evidence_export``.
 """
 
 from __future__ import annotations
 
 import base64
 import getpass
-import hashlib
 import json
 import mimetypes
 import os
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, Field, ValidationError, computed_field
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel, ValidationError
 
 from cloudsoc.core.errors import ConfigError
 from cloudsoc.core.timeutil import utcnow
+from cloudsoc.respond.evidence_export import PUBLIC_KEY, README, check_destination, readme, write_export
 from cloudsoc.respond.evidence_store import (
     ARTIFACTS,
     HEAD,
     MANIFEST,
-    PUBLIC_KEY,
-    README,
     EntryConflict,
     EvidenceError,
-    EvidenceSource,
     EvidenceStore,
-    ExportStore,
     LocalStore,
     S3Store,
     ensure_bucket,
-    write_tar,
+)
+from cloudsoc.respond.evidence_verify import (
+    ENTRY_DOMAIN,
+    HEAD_DOMAIN,
+    Entry,
+    Verification,
+    canonical,
+    check,
+    check_head,
+    entry_problems,
+    fingerprint,
+    genesis,
+    parse_object,
+    public_pem,
+    sha256_hex,
 )
 
 if TYPE_CHECKING:
@@ -67,32 +79,7 @@ if TYPE_CHECKING:
 
     from cloudsoc.core.config import Home
 
-__all__ = ["Artifact", "Entry", "EvidenceError", "Locker", "Verification", "verify_export"]
-
 KEY_FILE = Path("keys") / "evidence-ed25519.pem"
-ENTRY_DOMAIN = b"cloudsoc-evidence-entry:"  # signatures of entries and heads can never be swapped
-HEAD_DOMAIN = b"cloudsoc-evidence-head:"
-Op = Literal["add", "read", "export"]
-
-
-class Entry(BaseModel):
-    """One link of an incident's chain."""
-
-    seq: int
-    prev_hash: str
-    op: Op
-    incident: int
-    kind: str
-    name: str
-    sha256: str | None = None
-    size: int | None = None
-    media_type: str | None = None
-    at: datetime
-    actor: str
-    reason: str
-    detail: dict[str, Any] = Field(default_factory=dict)
-    hash: str
-    sig: str
 
 
 class Artifact(BaseModel):
@@ -112,65 +99,7 @@ class Artifact(BaseModel):
                    media_type=e.media_type or "", seq=e.seq, at=e.at, actor=e.actor, reason=e.reason)  # fmt: skip
 
 
-class Verification(BaseModel):
-    incident_id: int
-    location: str
-    problems: list[str] = Field(default_factory=list)
-    entries: int = 0
-    artifacts: int = 0
-    key_fingerprint: str  # the key the signatures were checked against
-    signed_by: str | None = None  # the fingerprint the head names
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-
-# ---- keys and canonical bytes ---------------------------------------------------------------------------
-
-
-def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def genesis(incident: int) -> str:
-    """What the first entry links to: binds a chain to its incident."""
-    return sha256_hex(f"cloudsoc-evidence:incident:{int(incident)}".encode())
-
-
-def fingerprint(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "SHA256:" + sha256_hex(raw)
-
-
-def public_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def load_public(pem: bytes) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(pem)
-    except ValueError as exc:
-        raise EvidenceError(f"not a PEM public key: {exc}") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise EvidenceError("the public key is not an Ed25519 key")
-    return key
-
-
-def signature_ok(key: Ed25519PublicKey, sig: object, message: bytes) -> bool:
-    try:
-        key.verify(base64.b64decode(str(sig), validate=True), message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+# ---- the key ------------------------------------------------------------------------------------------
 
 
 class Signer:
@@ -281,19 +210,10 @@ class Locker:
         dest = Path(dest)
         if not self.store.entry_lines(incident_id):
             raise EvidenceError(f"incident {incident_id} has no evidence")
-        tarball = dest.name.endswith((".tar.gz", ".tgz"))
-        if dest.exists() and (not dest.is_dir() or tarball or any(dest.iterdir())):
-            raise EvidenceError(f"{dest} already exists")
+        check_destination(dest)
         fields = {"op": "export", "kind": "export", "name": dest.name, "detail": {"to": str(dest.resolve())}}
         self._append(incident_id, fields, actor, reason)
-        files = self._bundle(incident_id)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if tarball:
-            write_tar(dest, f"incident-{incident_id}-evidence", files)
-            return dest
-        for rel, data in files.items():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            (dest / rel).write_bytes(data)
+        write_export(dest, incident_id, self._bundle(incident_id))
         return dest
 
     def verify(self, incident_id: int) -> Verification:
@@ -344,15 +264,15 @@ class Locker:
         problems: list[str] = []
         prev = chain[-1]["hash"] if chain else genesis(incident)
         for pos, line in enumerate(self.store.entry_lines(incident, start=len(chain)), len(chain) + 1):
-            entry = _parse(line)
+            entry = parse_object(line)
             if entry is None:
                 problems.append(f"manifest line {pos}: not a manifest entry")
                 break
-            problems += _entry_problems(incident, pos, entry, prev, self.signer.public)
+            problems += entry_problems(incident, pos, entry, prev, self.signer.public)
             chain.append(entry)
             prev = str(entry.get("hash"))
         if raw is not None or len(chain) > 1:
-            _check_head(incident, raw, list(chain), self.signer.public, problems)
+            check_head(incident, raw, list(chain), self.signer.public, problems)
         if problems:
             self._chains.pop(incident, None)
             raise EvidenceError(f"incident {incident}: refusing to append to evidence that fails verification: "
@@ -409,171 +329,3 @@ def default_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return f"uid:{os.getuid()}"
-
-
-# ---- verification ---------------------------------------------------------------------------------------
-
-
-def verify_export(path: Path, *, expected_key: str | None = None) -> Verification:
-    """Check an export on its own, against the public key it carries (its fingerprint is reported:
-    compare it with the one the SOC publishes, or pass it as ``expected_key``)."""
-    source = ExportStore(Path(path))
-    pem = source.public_key()
-    if pem is None:
-        raise EvidenceError(f"{path}: the export has no {PUBLIC_KEY}")
-    key = load_public(pem)
-    head = _parse(source.get_head(0) or b"") or {}
-    first = _parse((source.entry_lines(0)[:1] or [b""])[0]) or {}
-    incident = head.get("incident", first.get("incident", 0))
-    result = check(int(incident) if isinstance(incident, int) else 0, source, key)
-    if expected_key and result.key_fingerprint != expected_key:
-        result.problems.insert(0, f"{PUBLIC_KEY} has fingerprint {result.key_fingerprint}, expected {expected_key}"
-                               " (the key was replaced)")  # fmt: skip
-    return result
-
-
-def check(incident: int, source: EvidenceSource, key: Ed25519PublicKey) -> Verification:
-    problems: list[str] = []
-    lines = source.entry_lines(incident)
-    if not lines and source.get_head(incident) is None:
-        problems.append(f"no evidence of incident {incident} at {source.where(incident)}")
-    entries = _check_entries(incident, lines, key, problems)
-    signed_by = _check_head(incident, source.get_head(incident), entries, key, problems)
-    listed = _check_artifacts(incident, source, entries, problems)
-    problems += [f"unexpected file {name}" for name in source.extra_files(incident)]
-    problems += source.integrity_problems(incident)
-    return Verification(incident_id=incident, location=source.where(incident), problems=problems, entries=len(entries),
-                        artifacts=listed, key_fingerprint=fingerprint(key), signed_by=signed_by)  # fmt: skip
-
-
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _label(entry: dict[str, Any], pos: int | None = None) -> str:
-    if pos is not None and not isinstance(entry.get("seq"), int):
-        return f"manifest line {pos}"
-    return f"entry {entry.get('seq')} ({entry.get('op')} {entry.get('kind')} {entry.get('name')!r})"
-
-
-def _check_entries(incident: int, lines: list[bytes], key: Ed25519PublicKey,
-                   problems: list[str]) -> list[dict[str, Any] | None]:  # fmt: skip
-    out: list[dict[str, Any] | None] = []
-    prev: str | None = genesis(incident)
-    for pos, line in enumerate(lines, 1):
-        entry = _parse(line)
-        if entry is None:
-            problems.append(f"manifest line {pos}: not a manifest entry")
-            prev = None  # the next entry cannot be linked to anything known
-        else:
-            problems += _entry_problems(incident, pos, entry, prev, key)
-            prev = str(entry.get("hash"))
-        out.append(entry)
-    return out
-
-
-def _entry_problems(incident: int, pos: int, entry: dict[str, Any], prev: str | None,
-                    key: Ed25519PublicKey) -> list[str]:  # fmt: skip
-    label, out = _label(entry, pos), []
-    body = {k: v for k, v in entry.items() if k not in ("hash", "sig")}
-    digest = sha256_hex(canonical(body))
-    if digest != entry.get("hash"):
-        out.append(f"{label}: edited (its content no longer matches its recorded hash)")
-    elif not signature_ok(key, entry.get("sig"), ENTRY_DOMAIN + digest.encode()):
-        out.append(f"{label}: its signature does not match the key {fingerprint(key)}")
-    if body.get("seq") != pos:
-        out.append(f"{label}: found at position {pos} (entries removed, inserted or reordered)")
-    if prev is not None and body.get("prev_hash") != prev:
-        out.append(f"{label}: does not link to the entry before it (removed, inserted or reordered)")
-    if body.get("incident") != incident:
-        out.append(f"{label}: belongs to incident {body.get('incident')}, not {incident}")
-    try:
-        Entry.model_validate(entry)
-    except ValidationError as exc:
-        out.append(f"{label}: malformed ({exc.error_count()} invalid fields)")
-    return out
-
-
-def _check_head(incident: int, raw: bytes | None, entries: list[dict[str, Any] | None],
-                key: Ed25519PublicKey, problems: list[str]) -> str | None:  # fmt: skip
-    if raw is None:
-        if entries:
-            problems.append(f"{HEAD} is missing: nothing signs the chain's length")
-        return None
-    head = _parse(raw)
-    if head is None:
-        problems.append(f"{HEAD} is not readable")
-        return None
-    fp, signed = fingerprint(key), {k: v for k, v in head.items() if k != "signature"}
-    if not signature_ok(key, head.get("signature"), HEAD_DOMAIN + canonical(signed)):
-        problems.append(f"{HEAD}: the head signature does not match the key {fp} (replaced, or made with "
-                        f"another key: it names {head.get('key')})")  # fmt: skip
-    elif head.get("key") != fp:
-        problems.append(f"{HEAD}: names signing key {head.get('key')}, checked against {fp}")
-    if head.get("incident") != incident:
-        problems.append(f"{HEAD}: belongs to incident {head.get('incident')}, not {incident}")
-    n = head.get("entries")
-    if not isinstance(n, int) or n < 0:
-        problems.append(f"{HEAD}: no entry count")
-    elif n > len(entries):
-        problems.append(
-            f"chain truncated: the signed head covers {n} entries, the manifest holds {len(entries)}"
-        )
-    elif n and (entries[n - 1] or {}).get("hash") != head.get("head"):
-        problems.append(f"entry {n}: its hash is not the signed head's (the chain before it was changed)")
-    return str(head.get("key")) if head.get("key") else None
-
-
-def _check_artifacts(incident: int, source: EvidenceSource, entries: list[dict[str, Any] | None],
-                     problems: list[str]) -> int:  # fmt: skip
-    listed: dict[str, dict[str, Any]] = {}
-    for e in entries:
-        if e is not None and e.get("op") == "add":
-            listed.setdefault(str(e.get("sha256")), e)
-        elif e is not None and e.get("op") == "read" and e.get("sha256") not in listed:
-            problems.append(f"{_label(e)}: reads an artifact no earlier entry added")
-    present = set(source.artifact_names(incident))
-    for sha, e in listed.items():
-        what = f"artifact {e.get('name')!r} ({sha})"
-        data = source.get_artifact(incident, sha) if sha in present else None
-        if data is None:
-            problems.append(f"{what}: missing")
-        elif (digest := sha256_hex(data)) != sha:
-            problems.append(f"{what}: changed (its bytes now hash to {digest})")
-        elif len(data) != e.get("size"):
-            problems.append(f"{what}: {len(data)} bytes, the manifest says {e.get('size')}")
-    problems += [f"unlisted artifact file {ARTIFACTS}/{name}" for name in sorted(present - listed.keys())]
-    return len(listed)
-
-
-def readme(incident: int, key_fp: str, entries: int) -> str:
-    return f"""# Evidence of incident {incident}
-
-Exported by cloudsoc at {utcnow().isoformat()} ({entries} manifest entries).
-Signing key fingerprint: `{key_fp}` (SHA-256 of the raw Ed25519 public key). Compare it with the
-fingerprint your SOC publishes: an export that was rewritten and signed again with another key
-verifies against its own key, but not against this fingerprint.
-
-## Contents
-
-- `{MANIFEST}`: the custody chain, one JSON entry per line (op add, read or export; who, when, why).
-- `{HEAD}`: the signed head: number of entries and the last entry's hash.
-- `{PUBLIC_KEY}`: the Ed25519 public key that signed the entries and the head.
-- `{ARTIFACTS}/<sha256>`: each artifact, named by the SHA-256 of its bytes.
-
-## Verify
-
-    cloudsoc evidence verify --export <this folder or .tar.gz> --expect-key {key_fp}
-
-By hand: for each line of `{MANIFEST}` (position i from 1), remove `hash` and `sig`, serialize the rest
-as JSON with sorted keys, no whitespace, UTF-8; its SHA-256 (hex) must equal `hash`; `seq` must be i;
-`prev_hash` must be the previous line's `hash` (line 1: SHA-256 of `cloudsoc-evidence:incident:{incident}`);
-`sig` (base64) must be an Ed25519 signature of `cloudsoc-evidence-entry:` + `hash`. In `{HEAD}`,
-`signature` must sign `cloudsoc-evidence-head:` + the canonical JSON of the other fields; `entries`
-must be at most the number of lines and `head` the `hash` of that line. Every `add` entry's artifact
-must exist and hash to its name; no other file may be in `{ARTIFACTS}/`.
-"""

@@ -1,8 +1,9 @@
-"""Where the evidence locker keeps its bytes: a local folder, an S3 bucket with Object Lock, or an export.
+"""Where the evidence locker keeps its bytes: a local folder, or an S3 bucket with Object Lock.
 
 Every backend holds, per incident, the same three things: artifacts named by their SHA-256, the
-manifest entries in order, and the signed head (``head.json``). Backends only store and list; what
-the bytes mean, and whether they were tampered with, is ``cloudsoc.respond.evidence``'s business.
+manifest entries in order, and the signed head (``head.json``); so does an export, read back by
+``cloudsoc.respond.evidence_export``. Backends only store and list; what the bytes mean, and whether
+they were tampered with, is ``cloudsoc.respond.evidence``'s and ``evidence_verify``'s business.
 
 Layout (the S3 keys sit under the configured prefix)::
 
@@ -15,9 +16,7 @@ Layout (the S3 keys sit under the configured prefix)::
 from __future__ import annotations
 
 import fcntl
-import io
 import os
-import tarfile
 import threading
 import uuid
 from abc import ABC, abstractmethod
@@ -38,8 +37,6 @@ from cloudsoc.respond.actions._aws import error_code, is_not_found
 MANIFEST = "manifest.jsonl"
 HEAD = "head.json"
 ARTIFACTS = "artifacts"
-PUBLIC_KEY = "public-key.pem"
-README = "README.md"
 
 
 class EvidenceError(CloudSOCError):
@@ -384,67 +381,3 @@ def split_lines(data: bytes) -> list[bytes]:
     if not data:
         return []
     return (data[:-1] if data.endswith(b"\n") else data).split(b"\n")
-
-
-# ---- exports --------------------------------------------------------------------------------------------
-
-
-class ExportStore(EvidenceSource):
-    """A read-only view of an exported incident: a folder, or a .tar.gz with one folder inside."""
-
-    _KNOWN = frozenset({MANIFEST, HEAD, PUBLIC_KEY, README})
-
-    def __init__(self, path: Path) -> None:
-        self.location = str(path)
-        self.files: dict[str, bytes] = _read_tar(path) if path.is_file() else _read_folder(path)
-
-    def public_key(self) -> bytes | None:
-        return self.files.get(PUBLIC_KEY)
-
-    def get_artifact(self, incident: int, sha256: str) -> bytes | None:
-        return self.files.get(f"{ARTIFACTS}/{sha256}")
-
-    def artifact_names(self, incident: int) -> list[str]:
-        return sorted(n.split("/", 1)[1] for n in self.files if n.startswith(f"{ARTIFACTS}/"))
-
-    def entry_lines(self, incident: int, start: int = 0) -> list[bytes]:
-        return split_lines(self.files.get(MANIFEST, b""))[start:]
-
-    def get_head(self, incident: int) -> bytes | None:
-        return self.files.get(HEAD)
-
-    def extra_files(self, incident: int) -> list[str]:
-        return sorted(n for n in self.files if n not in self._KNOWN and not n.startswith(f"{ARTIFACTS}/"))
-
-
-def _read_folder(root: Path) -> dict[str, bytes]:
-    if not root.is_dir():
-        raise EvidenceError(f"{root}: no such export")
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def _read_tar(path: Path) -> dict[str, bytes]:
-    """Regular files of the archive relative to its one top folder, read in memory (never extracted)."""
-    try:
-        with tarfile.open(path, "r:gz") as tar:
-            members = [m for m in tar.getmembers() if m.isfile()]
-            raw = {m.name: (tar.extractfile(m) or io.BytesIO()).read() for m in members}
-    except (tarfile.TarError, OSError) as exc:
-        raise EvidenceError(f"{path}: not a readable .tar.gz export: {exc}") from exc
-    tops = {name.split("/", 1)[0] for name in raw}
-    if len(tops) != 1 or any("/" not in n for n in raw):
-        raise EvidenceError(f"{path}: an export archive holds exactly one folder")
-    return {name.split("/", 1)[1]: data for name, data in raw.items()}
-
-
-def write_tar(path: Path, top: str, files: dict[str, bytes]) -> None:
-    """A .tar.gz of ``files`` under the folder ``top``, with fixed metadata."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    with tarfile.open(tmp, "w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(f"{top}/{name}")
-            info.size = len(data)
-            info.mode = 0o444
-            info.mtime = int(utcnow().timestamp())
-            tar.addfile(info, io.BytesIO(data))
-    tmp.replace(path)
