@@ -20,6 +20,7 @@ from cloudsoc.cases.alerts import list_alerts
 from cloudsoc.cli.incidents import print_timeline
 from cloudsoc.cli.output import emit_table
 from cloudsoc.core.config import Home, load_settings
+from cloudsoc.core.severity import rank
 from cloudsoc.core.timeutil import utcnow
 from cloudsoc.respond.evidence import Locker
 from cloudsoc.simulate.background import background
@@ -112,7 +113,7 @@ def _respond(home: Home, watch: Watch, topic: str, inbox: str) -> None:
     watch.notifier.deliver_due(watch.sql)
     with watch.sql.connect() as conn:
         rows = incidents.list_rows(conn, status=None)
-        top = max(rows, key=lambda r: (incidents.rank(r["severity"]), len(r["entities"]["principals"])))
+        top = max(rows, key=lambda r: (rank(r["severity"]), len(r["entities"]["principals"])))
         entries = timeline.entries(conn, top["id"])
         acted = [(r["id"], e) for r in rows for e in timeline.entries(conn, r["id"]) if e["kind"] == "action"]
     emit_table(f"{len(rows)} incidents", ["id", "severity", "status", "title", "MTTD s", "MTTC s"],

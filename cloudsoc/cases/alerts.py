@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, insert, select, update
 
 from cloudsoc.cases.suppress import Suppressions
 from cloudsoc.core import db
-from cloudsoc.core.timeutil import utcnow
+from cloudsoc.core.timeutil import aware, utcnow
 from cloudsoc.detect.engine import Match
 
 A = db.alerts.c
@@ -26,10 +26,6 @@ class RecordStats:
     def add(self, other: RecordStats) -> None:
         for k in ("new", "updated", "suppressed", "unchanged"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def record(
@@ -56,7 +52,7 @@ def record(
             stats.updated += sup is None
         stats.suppressed += len(fresh) if sup else 0
         conn.execute(insert(db.alert_events), [
-            {"rule_id": m.rule.id, "event_id": e, "alert_id": alert_id, "event_time": _aware(m.first_seen)}
+            {"rule_id": m.rule.id, "event_id": e, "alert_id": alert_id, "event_time": aware(m.first_seen)}
             for e in fresh
         ])  # fmt: skip
     return stats
@@ -79,7 +75,7 @@ def dedup_key(m: Match) -> str:
 def _existing(conn: Connection, m: Match, window: timedelta, status: str) -> int | None:
     cond = and_(A.rule_id == m.rule.id, A.dedup_key == dedup_key(m), A.status == status)
     if m.rule.kind != "finding":  # a finding's updates always land on its one alert
-        first = _aware(m.first_seen)
+        first = aware(m.first_seen)
         cond = and_(cond, A.first_seen > first - window, A.first_seen <= first + window)
     row = conn.execute(select(A.id).where(cond).order_by(A.first_seen.desc()).limit(1)).first()
     return None if row is None else int(row[0])
@@ -90,7 +86,7 @@ def _insert(conn: Connection, m: Match, now: datetime, suppressed_by: str | None
     res = conn.execute(insert(db.alerts).values(
         rule_id=r.id, rule_version=r.version, kind=r.kind, title=r.title, severity=m.context.get("severity", r.severity),
         tags=r.tags, account_id=m.account_id, region=m.region, principal=m.principal, dedup_key=dedup_key(m),
-        first_seen=_aware(m.first_seen), last_seen=_aware(m.last_seen), count=0,
+        first_seen=aware(m.first_seen), last_seen=aware(m.last_seen), count=0,
         status="suppressed" if suppressed_by else "open", suppressed_by=suppressed_by,
         context=_jsonable(m.context), created_at=now, updated_at=now,
     ))  # fmt: skip
@@ -102,8 +98,8 @@ def _insert(conn: Connection, m: Match, now: datetime, suppressed_by: str | None
 def _update(conn: Connection, alert_id: int, m: Match, fresh: int, now: datetime) -> None:
     values: dict[str, Any] = {
         "count": A.count + fresh,
-        "first_seen": case((A.first_seen > _aware(m.first_seen), _aware(m.first_seen)), else_=A.first_seen),
-        "last_seen": case((A.last_seen < _aware(m.last_seen), _aware(m.last_seen)), else_=A.last_seen),
+        "first_seen": case((A.first_seen > aware(m.first_seen), aware(m.first_seen)), else_=A.first_seen),
+        "last_seen": case((A.last_seen < aware(m.last_seen), aware(m.last_seen)), else_=A.last_seen),
         "updated_at": now,
     }
     if m.rule.kind == "finding":  # the newest version of a finding decides severity and title
@@ -158,6 +154,6 @@ def get_alert(conn: Connection, alert_id: int) -> dict[str, Any] | None:
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     for k in ("first_seen", "last_seen", "created_at", "updated_at"):
         if isinstance(row.get(k), datetime):
-            row[k] = _aware(row[k]).isoformat()
+            row[k] = aware(row[k]).isoformat()
     row["attack"] = [t for t in row.get("tags", []) if t.startswith("attack.")]
     return row

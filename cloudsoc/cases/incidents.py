@@ -17,14 +17,13 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy import Engine as SqlEngine
 
 from cloudsoc.cases import entities, timeline
-from cloudsoc.cases.sla import aware
 from cloudsoc.core import db
 from cloudsoc.core.errors import CloudSOCError
-from cloudsoc.core.timeutil import utcnow
+from cloudsoc.core.severity import normalize, rank
+from cloudsoc.core.timeutil import aware, utcnow
 
 I = db.incidents.c  # noqa: E741
 A = db.alerts.c
-SEVERITIES = ("informational", "low", "medium", "high", "critical")
 WORKFLOW = ("new", "acknowledged", "contained", "eradicated", "resolved", "closed")
 STATUSES = (*WORKFLOW, "false_positive")
 OPEN = ("new", "acknowledged", "contained", "eradicated")
@@ -37,10 +36,6 @@ EventReader = Callable[[dict[str, Any]], tuple[dict[str, list[str]], list[tuple[
 
 class IncidentError(CloudSOCError):
     """An incident that does not exist, or a change the workflow does not allow."""
-
-
-def rank(severity: str) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
 
 
 # ---- grouping ------------------------------------------------------------------------------
@@ -67,7 +62,6 @@ def _matching(
     conn: Connection, alert: dict[str, Any], ents: dict[str, list[str]], window: timedelta
 ) -> int | None:
     first = aware(alert["first_seen"])
-    assert first is not None
     q = select(I.id, I.entities, I.group_key).where(
         I.status.in_(OPEN), I.account_id == alert["account_id"], I.last_alert_at >= first - window
     )
@@ -92,7 +86,7 @@ def _key(alert: dict[str, Any], ents: dict[str, list[str]]) -> str:
 def _create(conn: Connection, alert: dict[str, Any], ents: dict[str, list[str]]) -> int:
     now = utcnow()
     res = conn.execute(db.incidents.insert().values(
-        title=_title(alert), severity=alert["severity"], status="new", account_id=alert["account_id"],
+        title=_title(alert), severity=normalize(alert["severity"]), status="new", account_id=alert["account_id"],
         principal=alert.get("principal"), resource=_resource(ents), group_key=_key(alert, ents),
         entities=ents, tags=_attack(alert), first_event_at=alert["first_seen"], first_alert_at=alert["created_at"],
         last_alert_at=alert["created_at"], created_at=now, updated_at=now,
@@ -110,11 +104,11 @@ def _grow(conn: Connection, incident_id: int, alert: dict[str, Any], ents: dict[
         "entities": entities.merge(row["entities"], ents),
         "tags": sorted(set(row["tags"]) | set(_attack(alert))),
         "first_event_at": _earliest(row["first_event_at"], alert["first_seen"]),
-        "last_alert_at": max(_t(row["last_alert_at"]), _t(alert["created_at"])),
+        "last_alert_at": max(aware(row["last_alert_at"]), aware(alert["created_at"])),
         "updated_at": utcnow(),
     }
     if rank(alert["severity"]) > rank(row["severity"]):
-        values.update(severity=alert["severity"], title=_title(alert))
+        values.update(severity=normalize(alert["severity"]), title=_title(alert))
         timeline.add(conn, incident_id, "status", f"severity raised to {alert['severity']}",
                      data={"severity": alert["severity"], "alert_id": alert["id"]}, ref=f"severity:{alert['id']}")  # fmt: skip
     conn.execute(update(db.incidents).where(I.id == incident_id).values(**values))
@@ -134,14 +128,8 @@ def _attach(
                      ref=f"event:{event_id}", at=aware(at))  # fmt: skip
 
 
-def _t(value: datetime) -> datetime:
-    t = aware(value)
-    assert t is not None
-    return t
-
-
 def _earliest(a: datetime | None, b: datetime) -> datetime:
-    return _t(b) if a is None else min(_t(a), _t(b))
+    return aware(b) if a is None else min(aware(a), aware(b))
 
 
 def _title(alert: dict[str, Any]) -> str:
@@ -235,12 +223,14 @@ def alerts_of(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(q.join_from(db.alerts, db.incident_alerts, ia.alert_id == A.id)
                         .where(ia.incident_id == incident_id).order_by(A.first_seen)).mappings()  # fmt: skip
     return [
-        {k: _t(v).isoformat() if isinstance(v, datetime) else v for k, v in dict(r).items()} for r in rows
+        {k: aware(v).isoformat() if isinstance(v, datetime) else v for k, v in dict(r).items()} for r in rows
     ]
 
 
-def document(conn: Connection, incident_id: int, tier: Callable[[str | None], str]) -> dict[str, Any]:
-    """The incident as playbooks, notifications and tickets receive it."""
+def document(conn: Connection, incident_id: int, tier: Callable[[str | None], str],
+             org_accounts: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The incident as playbooks, notifications and tickets receive it. ``org_accounts``: the
+    organization's own accounts (playbooks leave shares among them alone)."""
     row = get_row(conn, incident_id)
     alerts = alerts_of(conn, incident_id)
     worst = max(alerts, key=lambda a: rank(a["severity"]), default={})
@@ -252,6 +242,7 @@ def document(conn: Connection, incident_id: int, tier: Callable[[str | None], st
         "incident": incident,
         "alert": worst,
         "account": {"id": row["account_id"], "tier": tier(row["account_id"])},
+        "organization": {"accounts": sorted(org_accounts or [])},
     }
 
 

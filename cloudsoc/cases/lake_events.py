@@ -12,8 +12,8 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
 from cloudsoc.cases import entities
-from cloudsoc.cases.sla import aware
 from cloudsoc.core import db
+from cloudsoc.core.timeutil import aware
 from cloudsoc.lake.store import Lake
 
 TIMELINE_EVENTS = 25  # per alert: enough to tell the story, not a copy of the lake
@@ -31,7 +31,6 @@ class LakeEvents:
         if not ids:
             return entities.empty(), []
         first, last = aware(alert["first_seen"]), aware(alert["last_seen"])
-        assert first is not None and last is not None
         since, until = first - timedelta(days=1), last + timedelta(days=1)  # lake days are UTC dates
         found = entities.empty()
         lines: list[tuple[str, datetime, str]] = []

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloudsoc.core.config import SlaSettings
+from cloudsoc.core.timeutil import aware
 
 STAGES = (("acknowledge", "acknowledged_at"), ("contain", "contained_at"), ("resolve", "resolved_at"))
 MEASURES = {
@@ -22,10 +23,6 @@ MEASURES = {
     "mttc": ("first_alert_at", "contained_at"),
     "mttr": ("first_alert_at", "resolved_at"),
 }
-
-
-def aware(t: datetime | None) -> datetime | None:
-    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC))
 
 
 def clocks(row: dict[str, Any], sla: dict[str, SlaSettings], now: datetime) -> dict[str, Any]:

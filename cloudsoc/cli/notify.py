@@ -27,13 +27,13 @@ def _open(home: HomeOpt) -> tuple[Home, Notifier]:
 @notify_app.command("channels")
 def channels(home: HomeOpt = None, output: OutOpt = Output.table) -> None:
     """The configured channels and the routes that feed them (defaults when none are configured)."""
-    from cloudsoc.integrations.config import SEVERITIES
+    from cloudsoc.core.severity import LEVELS
 
     _, n = _open(home)
     data: dict[str, Any] = {
         "channels": [{"name": name, "type": cfg.type, "target": _target(cfg), "template": cfg.template}
                      for name, cfg in n.config.channels.items()],
-        "routes": [{"severities": [s for s in SEVERITIES if r.takes(s)], "events": r.events, "channels": r.channels,
+        "routes": [{"severities": [s for s in LEVELS if r.takes(s)], "events": r.events, "channels": r.channels,
                     "digest": r.digest} for r in n.routes],
         "defaults": n.config.routes is None,
     }  # fmt: skip

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@overload
+def aware(t: datetime) -> datetime: ...
+@overload
+def aware(t: None) -> None: ...
+def aware(t: datetime | None) -> datetime | None:
+    """A time from the database as aware UTC (SQLite hands back naive datetimes)."""
+    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=UTC))
 
 
 def parse_time(text: str) -> datetime:

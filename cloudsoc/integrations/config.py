@@ -10,9 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cloudsoc.core.errors import ConfigError
+from cloudsoc.core.severity import Severity, normalize, rank
 
-SEVERITIES = ("informational", "low", "medium", "high", "critical")
-Severity = Literal["informational", "low", "medium", "high", "critical"]
 _ENV = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -28,10 +27,6 @@ def secret(value: str) -> str:
     if m.group(1) not in os.environ:
         raise NotifyError(f"environment variable {m.group(1)} is not set")
     return os.environ[m.group(1)]
-
-
-def severity_rank(sev: str | None) -> int:
-    return SEVERITIES.index(sev) if sev in SEVERITIES else SEVERITIES.index("medium")
 
 
 class _Channel(BaseModel):
@@ -140,8 +135,8 @@ class Route(BaseModel):
 
     def takes(self, severity: str) -> bool:
         if self.severities is not None:
-            return severity in self.severities
-        return self.min_severity is None or severity_rank(severity) >= severity_rank(self.min_severity)
+            return normalize(severity) in self.severities
+        return self.min_severity is None or rank(severity) >= rank(self.min_severity)
 
     def matches(self, severity: str, event: str) -> bool:
         return (self.events is None or event in self.events) and self.takes(severity)

@@ -19,10 +19,10 @@ import orjson
 from sqlalchemy import Connection, Engine, or_, select
 
 from cloudsoc.cases import timeline
-from cloudsoc.cases.sla import aware
 from cloudsoc.core import db
 from cloudsoc.core.config import Home
-from cloudsoc.core.timeutil import utcnow
+from cloudsoc.core.severity import LEVELS
+from cloudsoc.core.timeutil import aware, utcnow
 from cloudsoc.integrations import outbox, templates
 from cloudsoc.integrations.channels.base import (
     CHANNELS,
@@ -33,7 +33,7 @@ from cloudsoc.integrations.channels.base import (
     Ticket,
     TicketChannel,
 )
-from cloudsoc.integrations.config import SEVERITIES, NotifyConfig, NotifyError, load
+from cloudsoc.integrations.config import NotifyConfig, NotifyError, load
 
 log = logging.getLogger(__name__)
 OnState = Callable[[int, str, str, str], None]
@@ -141,7 +141,7 @@ class Notifier:
         out: dict[str, set[str]] = {}
         for route in (r for r in self.routes if r.digest):
             for name in route.channels:
-                out.setdefault(name, set()).update(s for s in SEVERITIES if route.takes(s))
+                out.setdefault(name, set()).update(s for s in LEVELS if route.takes(s))
         return out
 
     # ---- delivery ------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import orjson
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cloudsoc.cases.sla import aware
 from cloudsoc.core import db
+from cloudsoc.core.timeutil import aware
 from cloudsoc.integrations.channels.base import Ticket
 
 OB = db.notify_outbox.c

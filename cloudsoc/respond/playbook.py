@@ -18,10 +18,9 @@ from pydantic.alias_generators import to_pascal
 
 from cloudsoc.core.config import CONTENT_DIR
 from cloudsoc.core.errors import CloudSOCError
+from cloudsoc.core.severity import Severity
 
 BUNDLED = CONTENT_DIR / "playbooks"
-SEVERITIES = ("informational", "low", "medium", "high", "critical")
-Severity = Literal["informational", "low", "medium", "high", "critical"]
 LinePath = tuple[str | int, ...]
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import Connection, Engine, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cloudsoc.cases import timeline
-from cloudsoc.cases.sla import aware
 from cloudsoc.core import db
 from cloudsoc.core.errors import CloudSOCError
+from cloudsoc.core.timeutil import aware
 
 X = db.playbook_executions.c
 S = db.playbook_steps.c

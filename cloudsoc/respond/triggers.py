@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Any
 
-from cloudsoc.respond.playbook import SEVERITIES, Playbook, Trigger
+from cloudsoc.core.severity import normalize, rank
+from cloudsoc.respond.playbook import Playbook, Trigger
 
 
 def rule_ids(doc: dict[str, Any]) -> set[str]:
@@ -17,15 +18,11 @@ def rule_ids(doc: dict[str, Any]) -> set[str]:
     return {str(i) for i in ids if i}
 
 
-def _rank(severity: Any) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else -1
-
-
 def fires(trigger: Trigger, doc: dict[str, Any]) -> bool:
     """Whether ``trigger`` starts on ``doc``: a listed rule (glob) or tag must match when any are
     listed, and every severity and tier filter must hold."""
     incident, account = doc.get("incident") or {}, doc.get("account") or {}
-    severity = incident.get("severity") or (doc.get("alert") or {}).get("severity")
+    severity = normalize(incident.get("severity") or (doc.get("alert") or {}).get("severity"))
     tags = {
         str(t).lower() for t in [*(incident.get("tags") or []), *((doc.get("alert") or {}).get("tags") or [])]
     }
@@ -35,7 +32,7 @@ def fires(trigger: Trigger, doc: dict[str, Any]) -> bool:
         by_tag = any(t.lower() in tags for t in trigger.tags)
         if not (by_rule or by_tag):
             return False
-    if trigger.min_severity and _rank(severity) < _rank(trigger.min_severity):
+    if trigger.min_severity and rank(severity) < rank(trigger.min_severity):
         return False
     if trigger.severities and severity not in trigger.severities:
         return False
