@@ -29,9 +29,12 @@ from cloudsoc.respond import record
 from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS, Action, ActionError, ActionResult
 from cloudsoc.respond.actions._policy import exposure
-from cloudsoc.respond.actions.s3_block_public_access import BLOCK_ALL, s3control_client
+from cloudsoc.respond.actions.s3_block_public_access import s3control_client
 
 OTHER = "999988887777"  # an account outside the organization
+
+BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+             "RestrictPublicBuckets": True}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

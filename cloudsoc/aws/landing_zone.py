@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 
+from cloudsoc.aws.api import BLOCK_ALL_PUBLIC_ACCESS
 from cloudsoc.aws.sandbox import (
     ACCOUNTS,
     HOME_REGION,
@@ -93,15 +94,11 @@ def _log_archive(sess: boto3.Session, state: SandboxState) -> None:
         "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 365}}})  # fmt: skip
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
         {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}]})  # fmt: skip
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_BLOCK_ALL)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=BLOCK_ALL_PUBLIC_ACCESS)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "CloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
          "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/*"}]}))  # fmt: skip
     state.resources["log-archive"].update(trail_bucket=bucket, trail_kms_key=key)
-
-
-_BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-              "RestrictPublicBuckets": True}  # fmt: skip
 
 
 def _org_trail(sess: boto3.Session, state: SandboxState) -> None:
@@ -273,7 +270,7 @@ def _storage(sess: boto3.Session, acct: str, name: str) -> dict[str, Any]:
     for kind, bucket in buckets.items():
         s3.create_bucket(Bucket=bucket)
         if kind != "public-assets":
-            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_BLOCK_ALL)
+            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=BLOCK_ALL_PUBLIC_ACCESS)
             s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
                 {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})  # fmt: skip
     for i, obj in enumerate(

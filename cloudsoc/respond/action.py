@@ -80,13 +80,18 @@ class Action(ABC, Generic[P]):
     def __init__(self, session: boto3.Session, params: P) -> None:
         self.session = session
         self.params = params
+        self._clients: dict[str, Any] = {}
 
     @classmethod
     def build(cls, session: boto3.Session, params: dict[str, Any]) -> Action[Any]:
         return cls(session, cls.params_model.model_validate(params))  # type: ignore[arg-type]
 
     def client(self, service: str) -> Any:
-        return client(service, region=self.params.region, session=self.session)
+        """One client per service for the action's life: an action makes tens of calls, and making a
+        client costs more than a call."""
+        if service not in self._clients:
+            self._clients[service] = client(service, region=self.params.region, session=self.session)
+        return self._clients[service]
 
     # -- what each action implements ---------------------------------------------------------
     @abstractmethod

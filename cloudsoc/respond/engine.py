@@ -20,6 +20,7 @@ import sqlalchemy
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from cloudsoc.aws.api import error_code
 from cloudsoc.core.config import RespondSettings
 from cloudsoc.core.errors import CloudSOCError
 from cloudsoc.core.timeutil import utcnow
@@ -175,9 +176,7 @@ class Engine:
         except StateFailed:
             raise
         except ClientError as exc:
-            raise StateFailed(
-                str(exc.response.get("Error", {}).get("Code", "ClientError")), str(exc)
-            ) from exc
+            raise StateFailed(error_code(exc) or "ClientError", str(exc)) from exc
         except Exception as exc:  # a task's own failure is data for Retry/Catch
             raise StateFailed(type(exc).__name__, str(exc)) from exc
 

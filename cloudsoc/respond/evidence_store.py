@@ -29,10 +29,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import BLOCK_ALL_PUBLIC_ACCESS, error_code
 from cloudsoc.aws.session import client
 from cloudsoc.core.errors import CloudSOCError
 from cloudsoc.core.timeutil import utcnow
-from cloudsoc.respond.actions._aws import error_code, is_not_found
+from cloudsoc.respond.actions._aws import is_not_found
 
 MANIFEST = "manifest.jsonl"
 HEAD = "head.json"
@@ -222,8 +223,7 @@ def ensure_bucket(session: boto3.Session, name: str, *, retention_days: int = 36
         s3.put_object_lock_configuration(
             Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": wanted}
         )
-    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-             "RestrictPublicBuckets": True}  # fmt: skip
+    block = BLOCK_ALL_PUBLIC_ACCESS
     if (
         created
         or _read(lambda: s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]) != block

@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from random import Random
 from typing import Any
 
+from cloudsoc.aws.api import BLOCK_ALL_PUBLIC_ACCESS
+
 Json = dict[str, Any]
 
 ORG_NAME = "examplecorp"
@@ -1282,12 +1284,6 @@ _LT_VERSIONS = {
     "DescribeLaunchTemplateVersionsRequest": {"LaunchTemplateVersion": {"content": "$$Latest", "tag": 1}}
 }
 _TYPES = {"DescribeInstanceTypesRequest": {"InstanceType": {"content": "m6i.large", "tag": 1}}}
-_BLOCK_ALL = {
-    "BlockPublicAcls": True,
-    "IgnorePublicAcls": True,
-    "BlockPublicPolicy": True,
-    "RestrictPublicBuckets": True,
-}
 _INLINE = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": ["arn:aws:sqs:*:*:*-events"]}
 _TRUST = {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
 _S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
@@ -1455,7 +1451,7 @@ S3: list[Api] = [
     s3("PutBucketPolicy", 0.03, "CA", build=_benign_bucket_policy),
     s3("PutBucketTagging", 0.05, "C", build=_s3_sub("tagging")),
     s3("PutBucketLifecycle", 0.02, "C", build=lambda c, r: lifecycle(c, r, r.choice(c.buckets), 365, "expire", "exports/")),
-    s3("PutBucketPublicAccessBlock", 0.02, "CA", build=_s3_sub("publicAccessBlock", PublicAccessBlockConfiguration=_BLOCK_ALL)),
+    s3("PutBucketPublicAccessBlock", 0.02, "CA", build=_s3_sub("publicAccessBlock", PublicAccessBlockConfiguration=BLOCK_ALL_PUBLIC_ACCESS)),
 ]
 
 IAM: list[Api] = [

@@ -19,6 +19,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.parsers import ResponseParserError
 
+from cloudsoc.aws.api import error_code
 from cloudsoc.aws.recorder import Actor, Recorder, role_identity, sandbox_lacks
 from cloudsoc.aws.sandbox import HOME_REGION, Sandbox, SandboxState
 from cloudsoc.aws.session import assume_role, client, make_session, role_arn
@@ -158,7 +159,7 @@ class Ctx:
             return out
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if not sandbox_lacks(status, exc.response.get("Error", {}).get("Code")):
+            if not sandbox_lacks(status, error_code(exc)):
                 raise
         except (EndpointConnectionError, NotImplementedError, ResponseParserError):  # the sandbox's HTML 500
             pass

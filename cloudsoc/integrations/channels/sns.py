@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudsoc.aws.api import error_code
 from cloudsoc.aws.session import client
 from cloudsoc.integrations.channels.base import Channel, DeliveryError, Message, Sent, Ticket, channel
 from cloudsoc.integrations.config import SnsChannel
@@ -29,7 +30,7 @@ class Sns(Channel[SnsChannel]):
             out = sns.publish(TopicArn=self.config.topic_arn, Subject=_subject(msg.subject),
                               Message=msg.body or msg.subject, MessageAttributes=attrs)  # fmt: skip
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = error_code(exc)
             raise DeliveryError(f"SNS Publish: {exc}", retry=code in _RETRYABLE) from exc
         except BotoCoreError as exc:  # endpoint unreachable, credentials missing: try again later
             raise DeliveryError(f"SNS Publish: {exc}") from exc

@@ -8,6 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import error_code
+
 NOT_FOUND = frozenset({
     # EC2 and logging
     "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed", "InvalidGroup.NotFound", "InvalidGroupId.Malformed",
@@ -18,10 +20,6 @@ NOT_FOUND = frozenset({
     "NoSuchBucket", "NoSuchEntity", "NoSuchBucketPolicy", "NoSuchPublicAccessBlockConfiguration",
     "ServerSideEncryptionConfigurationNotFoundError", "DBSnapshotNotFound", "DBSnapshotNotFoundFault",
 })  # fmt: skip
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def is_not_found(exc: ClientError, *codes: str) -> bool:

@@ -7,7 +7,6 @@ from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.aws.session import client
 from cloudsoc.respond.action import Action, ActionError, ActionParams
 from cloudsoc.respond.actions._aws import is_not_found
 
@@ -47,23 +46,12 @@ def ebs_volumes(instance: dict[str, Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-class AwsAction(Action[P]):
-    """An action that keeps one client per service for its life: an action makes tens of calls,
-    and making a client costs more than a call."""
-
-    def client(self, service: str) -> Any:
-        cache: dict[str, Any] = self.__dict__.setdefault("_clients", {})
-        if service not in cache:
-            cache[service] = client(service, region=self.params.region, session=self.session)
-        return cache[service]
-
-
 # --- sharing ---------------------------------------------------------------------------------------
 class UnshareParams(ActionParams):
     allowed_accounts: list[str] = []  # accounts that keep their access (the organization's own)
 
 
-class Unshare(AwsAction[Any]):
+class Unshare(Action[Any]):
     """Take away public and foreign-account access to a snapshot or an image. The permission list
     entries are the API's own: ``{"Group": "all"}``, ``{"UserId": ...}``, ``{"OrganizationArn": ...}``."""
 

@@ -15,9 +15,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cloudsoc.aws.session import client
-from cloudsoc.respond.action import ActionParams, action
+from cloudsoc.respond.action import Action, ActionParams, action
 from cloudsoc.respond.actions._aws import is_not_found
-from cloudsoc.respond.actions._ec2 import AwsAction
 
 MANAGEMENT_ALL = {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}
 MANAGEMENT_ADVANCED = {
@@ -36,7 +35,7 @@ class RestoreTrailParams(ActionParams):
 
 
 @action
-class RestoreTrail(AwsAction[RestoreTrailParams]):
+class RestoreTrail(Action[RestoreTrailParams]):
     name = "cloudtrail.restore_trail"
     summary = "Start a stopped CloudTrail trail and restore event selectors that record all management events"
     permissions = ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",

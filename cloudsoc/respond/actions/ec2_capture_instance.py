@@ -13,16 +13,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import action
-from cloudsoc.respond.actions._aws import error_code, is_not_found, jsonable
-from cloudsoc.respond.actions._ec2 import AwsAction, InstanceParams, ebs_volumes, find_instance
+from cloudsoc.aws.api import error_code
+from cloudsoc.respond.action import Action, action
+from cloudsoc.respond.actions._aws import is_not_found, jsonable
+from cloudsoc.respond.actions._ec2 import InstanceParams, ebs_volumes, find_instance
 
 ATTRIBUTES = ("userData", "disableApiTermination", "disableApiStop", "instanceInitiatedShutdownBehavior",
               "sourceDestCheck", "groupSet", "kernel", "ramdisk")  # fmt: skip
 
 
 @action
-class CaptureInstance(AwsAction[InstanceParams]):
+class CaptureInstance(Action[InstanceParams]):
     name = "ec2.capture_instance"
     summary = (
         "Capture an instance's metadata (attributes, user data, role, network, volumes) and console output"

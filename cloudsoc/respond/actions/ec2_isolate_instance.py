@@ -13,15 +13,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import ActionError, action
-from cloudsoc.respond.actions._aws import error_code, is_not_found
-from cloudsoc.respond.actions._ec2 import AwsAction, InstanceParams, ebs_volumes, find_instance
+from cloudsoc.aws.api import error_code
+from cloudsoc.respond.action import Action, ActionError, action
+from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._ec2 import InstanceParams, ebs_volumes, find_instance
 
 QUARANTINE_GROUP = "cloudsoc-quarantine"
 
 
 @action
-class IsolateInstance(AwsAction[InstanceParams]):
+class IsolateInstance(Action[InstanceParams]):
     name = "ec2.isolate_instance"
     summary = (
         "Detach an instance from its Auto Scaling group and target groups, move it to a no-traffic "

@@ -7,9 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import ActionError, ActionParams, action
+from cloudsoc.respond.action import Action, ActionError, ActionParams, action
 from cloudsoc.respond.actions._aws import is_not_found
-from cloudsoc.respond.actions._ec2 import AwsAction
 
 
 class RestoreFlowLogsParams(ActionParams):
@@ -20,7 +19,7 @@ class RestoreFlowLogsParams(ActionParams):
 
 
 @action
-class RestoreFlowLogs(AwsAction[RestoreFlowLogsParams]):
+class RestoreFlowLogs(Action[RestoreFlowLogsParams]):
     name = "ec2.restore_flow_logs"
     summary = "Create an S3 flow log for a VPC that has no active flow log"
     permissions = ("ec2:DescribeVpcs", "ec2:DescribeFlowLogs", "ec2:CreateFlowLogs", "ec2:CreateTags",

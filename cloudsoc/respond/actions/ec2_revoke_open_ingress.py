@@ -10,9 +10,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import ActionError, ActionParams, action
-from cloudsoc.respond.actions._aws import error_code, is_not_found
-from cloudsoc.respond.actions._ec2 import AwsAction
+from cloudsoc.aws.api import error_code
+from cloudsoc.respond.action import Action, ActionError, ActionParams, action
+from cloudsoc.respond.actions._aws import is_not_found
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
@@ -62,7 +62,7 @@ def _describe(part: dict[str, Any]) -> str:
 
 
 @action
-class RevokeOpenIngress(AwsAction[RevokeOpenIngressParams]):
+class RevokeOpenIngress(Action[RevokeOpenIngressParams]):
     name = "ec2.revoke_open_ingress"
     summary = "Revoke every security group ingress range open to the internet (0.0.0.0/0, ::/0)"
     permissions = ("ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress")

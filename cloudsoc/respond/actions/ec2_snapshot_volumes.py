@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudsoc.respond.action import action
+from cloudsoc.respond.action import Action, action
 from cloudsoc.respond.actions._aws import jsonable
-from cloudsoc.respond.actions._ec2 import AwsAction, InstanceParams, ebs_volumes, find_instance
+from cloudsoc.respond.actions._ec2 import InstanceParams, ebs_volumes, find_instance
 
 EVIDENCE_TAG = "cloudsoc:evidence"
 INCIDENT_TAG = "cloudsoc:incident"
@@ -20,7 +20,7 @@ VOLUME_TAG = "cloudsoc:source-volume"
 
 
 @action
-class SnapshotVolumes(AwsAction[InstanceParams]):
+class SnapshotVolumes(Action[InstanceParams]):
     name = "ec2.snapshot_volumes"
     summary = "Take tagged forensic snapshots of every EBS volume attached to an instance"
     permissions = ("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots",

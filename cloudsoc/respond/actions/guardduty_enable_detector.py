@@ -7,9 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import ActionParams, action
-from cloudsoc.respond.actions._aws import error_code
-from cloudsoc.respond.actions._ec2 import AwsAction
+from cloudsoc.aws.api import error_code
+from cloudsoc.respond.action import Action, ActionParams, action
 
 
 class EnableDetectorParams(ActionParams):
@@ -17,7 +16,7 @@ class EnableDetectorParams(ActionParams):
 
 
 @action
-class EnableDetector(AwsAction[EnableDetectorParams]):
+class EnableDetector(Action[EnableDetectorParams]):
     name = "guardduty.enable_detector"
     summary = "Re-enable a suspended GuardDuty detector, or create one in a region that has none"
     permissions = ("guardduty:ListDetectors", "guardduty:GetDetector", "guardduty:UpdateDetector",

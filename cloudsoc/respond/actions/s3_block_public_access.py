@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import BLOCK_ALL_PUBLIC_ACCESS
 from cloudsoc.aws.session import client, endpoint_of
 from cloudsoc.respond.action import Action, ActionParams, action
 from cloudsoc.respond.actions._aws import is_not_found
-
-BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-             "RestrictPublicBuckets": True}  # fmt: skip
 
 
 def s3control_client(session: boto3.Session, account_id: str, region: str = "us-east-1") -> Any:
@@ -50,6 +49,7 @@ class BlockPublicAccess(Action[BlockPublicAccessParams]):
     revert_permissions = permissions
     params_model = BlockPublicAccessParams
 
+    @functools.cached_property
     def _s3control(self) -> Any:
         return s3control_client(self.session, self.params.account_id, self.params.region)
 
@@ -75,7 +75,7 @@ class BlockPublicAccess(Action[BlockPublicAccessParams]):
 
     def _account_block(self) -> dict[str, Any] | None:
         try:
-            answer = self._s3control().get_public_access_block(AccountId=self.params.account_id)
+            answer = self._s3control.get_public_access_block(AccountId=self.params.account_id)
         except ClientError as exc:
             if is_not_found(exc, "NoSuchPublicAccessBlockConfiguration"):
                 return None
@@ -86,11 +86,11 @@ class BlockPublicAccess(Action[BlockPublicAccessParams]):
         if not state["exists"]:  # the bucket is the target: without it, the account setting is not asked for
             return []
         out = []
-        if state["bucket_block"] != BLOCK_ALL:
+        if state["bucket_block"] != BLOCK_ALL_PUBLIC_ACCESS:
             out.append(
                 f"block all public access to bucket {self.params.bucket} (was: {state['bucket_block']})"
             )
-        if self.params.account_level and state["account_block"] != BLOCK_ALL:
+        if self.params.account_level and state["account_block"] != BLOCK_ALL_PUBLIC_ACCESS:
             out.append(
                 f"block all public access account-wide in {self.params.account_id} (was: {state['account_block']})"
             )
@@ -98,14 +98,14 @@ class BlockPublicAccess(Action[BlockPublicAccessParams]):
 
     def change(self, state: dict[str, Any]) -> dict[str, Any]:
         applied = {"bucket_block": False, "account_block": False}
-        if state["bucket_block"] != BLOCK_ALL:
+        if state["bucket_block"] != BLOCK_ALL_PUBLIC_ACCESS:
             self.client("s3").put_public_access_block(
-                Bucket=self.params.bucket, PublicAccessBlockConfiguration=BLOCK_ALL
+                Bucket=self.params.bucket, PublicAccessBlockConfiguration=BLOCK_ALL_PUBLIC_ACCESS
             )
             applied["bucket_block"] = True
-        if self.params.account_level and state["account_block"] != BLOCK_ALL:
-            self._s3control().put_public_access_block(
-                AccountId=self.params.account_id, PublicAccessBlockConfiguration=BLOCK_ALL
+        if self.params.account_level and state["account_block"] != BLOCK_ALL_PUBLIC_ACCESS:
+            self._s3control.put_public_access_block(
+                AccountId=self.params.account_id, PublicAccessBlockConfiguration=BLOCK_ALL_PUBLIC_ACCESS
             )
             applied["account_block"] = True
         return applied
@@ -121,7 +121,7 @@ class BlockPublicAccess(Action[BlockPublicAccessParams]):
                     Bucket=p.bucket, PublicAccessBlockConfiguration=before["bucket_block"]
                 )
         if applied.get("account_block"):
-            s3c = self._s3control()
+            s3c = self._s3control
             if before["account_block"] is None:
                 s3c.delete_public_access_block(AccountId=p.account_id)
             else:

@@ -7,6 +7,7 @@ import uuid
 
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import error_code
 from cloudsoc.aws.session import client
 from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
 
@@ -39,7 +40,7 @@ class VpcRemoveFlowLogs(Technique):
         try:
             client("ec2", session=admin).delete_flow_logs(FlowLogIds=[state["flow_log"]])
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "InvalidFlowLogId.NotFound":  # the attack deleted it
+            if error_code(exc) != "InvalidFlowLogId.NotFound":  # the attack deleted it
                 raise
         s3 = client("s3", session=admin)
         with contextlib.suppress(s3.exceptions.NoSuchBucket):  # already gone

@@ -6,6 +6,7 @@ import base64
 
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import error_code
 from cloudsoc.aws.session import client
 from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
 
@@ -67,5 +68,5 @@ class Ec2UserData(Technique):
         try:
             ec2.terminate_instances(InstanceIds=[state["instance"]])
         except ClientError as exc:
-            if "NotFound" not in exc.response["Error"]["Code"]:
+            if "NotFound" not in error_code(exc):
                 raise

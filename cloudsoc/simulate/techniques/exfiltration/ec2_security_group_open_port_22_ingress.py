@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import error_code
 from cloudsoc.aws.session import client
 from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
 
@@ -34,5 +35,5 @@ class Ec2SecurityGroupOpenPort22Ingress(Technique):
         try:
             client("ec2", session=ctx.admin()).delete_security_group(GroupId=state["group"])
         except ClientError as exc:
-            if "NotFound" not in exc.response["Error"]["Code"]:
+            if "NotFound" not in error_code(exc):
                 raise

@@ -6,6 +6,7 @@ import json
 
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import error_code
 from cloudsoc.aws.session import client
 from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
 
@@ -34,7 +35,7 @@ class S3BackdoorBucketPolicy(Technique):
         try:
             policy = client("s3", session=ctx.admin()).get_bucket_policy(Bucket=bucket)["Policy"]
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "NoSuchBucketPolicy":
+            if error_code(exc) != "NoSuchBucketPolicy":
                 raise
             policy = None
         return {"bucket": bucket, "policy": policy}

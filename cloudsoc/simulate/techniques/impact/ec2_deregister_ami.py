@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import error_code
 from cloudsoc.aws.session import client
 from cloudsoc.simulate.technique import Ctx, Json, Technique, technique
 
@@ -40,7 +41,5 @@ class Ec2DeregisterAmi(Technique):
             try:
                 call(**arg)
             except ClientError as exc:  # not found or unavailable: already gone
-                if not exc.response["Error"]["Code"].startswith(
-                    ("InvalidAMIID.", "InvalidSnapshot.", "InvalidVolume.")
-                ):
+                if not error_code(exc).startswith(("InvalidAMIID.", "InvalidSnapshot.", "InvalidVolume.")):
                     raise
