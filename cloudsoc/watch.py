@@ -9,6 +9,7 @@ where it stopped and several watchers can share one PostgreSQL database.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -16,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
+from sqlalchemy import Connection
 
 from cloudsoc.cases import incidents, timeline
 from cloudsoc.cases.detection import detect_new, group_incidents
@@ -27,7 +29,7 @@ from cloudsoc.detect.rules import RuleSet
 from cloudsoc.integrations.notifier import Notifier
 from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS, ActionResult
-from cloudsoc.respond.engine import Engine, Handler, StepContext, load_playbooks
+from cloudsoc.respond.engine import Engine, Handler, StepContext, StepSkipped, load_playbooks
 from cloudsoc.respond.evidence import Artifact, Locker
 from cloudsoc.respond.extract import event_extract
 from cloudsoc.respond.triggers import match
@@ -56,8 +58,7 @@ class Watch:
         self.sql = db.connect(home.database_url)
         self.queue_url, self.sqs = queue_url, sqs
         self.archive, self.s3 = archive, s3  # the log archive prefix: files already ingested are skipped
-        placeholders = {"org_accounts": org_accounts or [], **home.settings.detect.placeholders}
-        self.rules: RuleSet = rule_loader.load(home.rule_paths(), placeholders)
+        self.placeholders = {"org_accounts": org_accounts or [], **home.settings.detect.placeholders}
         self.playbooks = load_playbooks([CONTENT_DIR / "playbooks", home.root / "playbooks"])
         self.responder = responder or Responder.for_home(home)
         self.notifier = Notifier.from_home(home, sns_session=self._hub())
@@ -65,6 +66,11 @@ class Watch:
         handlers: dict[str, Handler] = {"notify": self._notify, "evidence": self._evidence}
         self.engine = Engine(self.sql, self.responder, handlers, settings=home.settings.respond)
         self._settled: set[int] = set()  # executions whose evidence and containment are recorded
+
+    @functools.cached_property
+    def rules(self) -> RuleSet:
+        """Loaded on the first cycle: running playbooks (``cloudsoc playbooks run``) needs no rules."""
+        return rule_loader.load(self.home.rule_paths(), self.placeholders)
 
     @classmethod
     def for_sandbox(cls, home: Home, *, archive: bool = True) -> Watch:
@@ -118,11 +124,15 @@ class Watch:
         started: list[int] = []
         for incident_id in touched:
             with self.sql.begin() as conn:
-                doc = incidents.document(conn, incident_id, self.responder.tier)
+                doc = self.document(conn, incident_id)
                 self.notifier.notify(conn, doc, "incident.opened")
             for playbook in match(self.playbooks, doc):
                 started.append(self.engine.start(playbook, doc, incident_id))
         return started
+
+    def document(self, conn: Connection, incident_id: int) -> dict[str, Any]:
+        """The incident as the playbooks and notifications of this watcher see it."""
+        return incidents.document(conn, incident_id, self.responder.tier, self.responder.org_accounts)
 
     def settle(self) -> None:
         """After playbooks ran: keep every action record as evidence, and mark contained the incidents
@@ -180,7 +190,7 @@ class Watch:
     def _notify(self, ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
         event = ctx.resource.split(":", 1)[1]
         with self.sql.begin() as conn:
-            doc = incidents.document(conn, _incident(ctx), self.responder.tier)
+            doc = self.document(conn, _incident(ctx))
             doc.update(ref=ctx.ref, details=params)
             return {"queued": self.notifier.notify(conn, doc, event)}
 
@@ -188,13 +198,14 @@ class Watch:
         kind = ctx.resource.split(":", 1)[1]
         if kind != "event_extract":
             raise ValueError(f"unknown evidence step {kind!r}")
+        incident_id = _incident(ctx)
         inc = ctx.document.get("incident") or {}
         start = parse_time(str(inc.get("first_event_at") or inc.get("first_alert_at"))) - timedelta(hours=1)
         data = event_extract(self.home, principals=list(params.get("principals") or []),
                              access_keys=list(params.get("access_keys") or []),
                              resources=list(params.get("resources") or []), account_id=inc.get("account_id"),
                              start=start, end=utcnow())  # fmt: skip
-        art = self._keep(_incident(ctx), ctx.playbook, "event_extract", "cloudtrail-extract.jsonl", data,
+        art = self._keep(incident_id, ctx.playbook, "event_extract", "cloudtrail-extract.jsonl", data,
                          "the intruder's records before containment",
                          f"CloudTrail extract kept ({len(data.splitlines())} records)", "application/x-ndjson")  # fmt: skip
         return {"sha256": art.sha256, "size": art.size}
@@ -234,5 +245,5 @@ class Watch:
 
 def _incident(ctx: StepContext) -> int:
     if ctx.incident_id is None:
-        raise ValueError(f"{ctx.path}: {ctx.resource} needs an incident; this execution has none")
+        raise StepSkipped(f"{ctx.resource} needs an incident (the execution was started without one)")
     return ctx.incident_id

@@ -89,7 +89,8 @@ def engine(sql: sqlalchemy.Engine, clock: Clock, calls: Calls) -> Engine:
 
 DOC: dict[str, Any] = {"incident": {"id": 1, "severity": "high", "tags": ["attack.t1530"], "account_id": "111122220004",
                     "entities": {"access_keys": ["AKIA1", "AKIA2", "AKIA3"], "users": ["mallory"]}},
-       "alert": {"rule_id": "s3_bucket_policy_public"}, "account": {"id": "111122220004", "tier": "prod"}}  # fmt: skip
+       "alert": {"rule_id": "s3_bucket_policy_public"}, "account": {"id": "111122220004", "tier": "prod"},
+       "organization": {"accounts": ["111122220004", "111122220005"]}}  # fmt: skip
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -622,7 +623,8 @@ def test_bundled_public_bucket_playbook_against_the_sandbox(sandbox_home: Home, 
     engine = Engine(sql, responder, {"notify": calls}, settings=RespondSettings())
     doc = {"incident": {"id": 7, "severity": "critical", "account_id": prod, "region": "us-east-1",
                         "entities": {"buckets": [bucket]}},
-           "alert": {"rule_id": "s3_bucket_policy_public"}, "account": {"id": prod, "tier": responder.tier(prod)}}  # fmt: skip
+           "alert": {"rule_id": "s3_bucket_policy_public"}, "account": {"id": prod, "tier": responder.tier(prod)},
+           "organization": {"accounts": responder.org_accounts}}  # fmt: skip
     [pb] = triggers.match(load_playbooks(), doc)
     x = engine.start(pb, doc, 7)
     try:
@@ -634,6 +636,7 @@ def test_bundled_public_bucket_playbook_against_the_sandbox(sandbox_home: Home, 
             ("Block public access", "apply", "applied"), ("Remove public policy", "apply", "applied")]  # fmt: skip
         assert acts[0]["output"]["params"] == {"account_id": prod, "region": "us-east-1", "incident": "7",
                                                "bucket": bucket, "account_level": False}  # fmt: skip
+        assert acts[1]["output"]["params"]["allowed_accounts"] == responder.org_accounts != []
         with sql.connect() as conn:
             entries = timeline.entries(conn, 7)
         assert [e["kind"] for e in entries] == ["playbook", "action", "action", "playbook"]
@@ -652,6 +655,7 @@ def test_dry_run_plans_only_against_real_aws(sandbox_home: Home, tmp_path: Path)
     doc = {
         "incident": {"id": 8, "account_id": prod, "entities": {"buckets": [bucket]}},
         "account": {"id": prod},
+        "organization": {"accounts": sandbox_responder.org_accounts},
     }
     pb = load_playbooks().get("public_s3_bucket")
     planned = Engine(db.connect(f"sqlite:///{tmp_path / 'a.db'}"), real, settings=RespondSettings())

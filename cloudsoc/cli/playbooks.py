@@ -14,7 +14,7 @@ from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emi
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
-    from cloudsoc.respond.engine import Engine, ExecutionStatus, Handler
+    from cloudsoc.respond.engine import Engine, ExecutionStatus
     from cloudsoc.respond.playbook import PlaybookSet
     from cloudsoc.watch import Watch
 
@@ -55,28 +55,13 @@ def _engine(home: Home) -> Engine:
 
 
 def _watching(home: Home) -> tuple[Engine, Watch]:
-    """An engine that runs steps as ``cloudsoc watch`` does, with its notify and evidence handlers,
-    and the watch whose ``settle`` to call after a run (every action record kept as evidence, the
-    incidents its playbooks contained marked so)."""
-    from cloudsoc.respond.engine import Engine
+    """The engine of ``cloudsoc watch``, with its notify and evidence handlers, and the watch whose
+    ``settle`` to call after a run (every action record kept as evidence, the incidents its playbooks
+    contained marked so)."""
     from cloudsoc.watch import Watch
 
     watch = Watch(home)
-    handlers = {kind: _with_incident(h) for kind, h in watch.engine.handlers.items()}
-    return Engine(watch.sql, watch.responder, handlers, settings=home.settings.respond), watch
-
-
-def _with_incident(handler: Handler) -> Handler:
-    """The watcher's notify and evidence steps act for an incident: an execution started on a bare
-    ``--input`` document records them as skipped."""
-    from cloudsoc.respond.engine import StepContext, StepSkipped
-
-    def serve(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
-        if ctx.incident_id is None:
-            raise StepSkipped(f"{ctx.resource} needs an incident (the run was started without --incident)")
-        return handler(ctx, params)
-
-    return serve
+    return watch.engine, watch
 
 
 def _fail(message: str) -> NoReturn:
@@ -121,15 +106,13 @@ def playbooks_validate(
         raise typer.Exit(1)
 
 
-def _incident_doc(home: Home, incident: int) -> dict[str, Any]:
+def _incident_doc(watch: Watch, incident: int) -> dict[str, Any]:
     """The incident document the watcher starts playbooks with."""
     from cloudsoc.cases import incidents
-    from cloudsoc.core import db
-    from cloudsoc.respond.access import Responder
 
     try:
-        with db.connect(home.database_url).begin() as conn:
-            return incidents.document(conn, incident, Responder.for_home(home).tier)
+        with watch.sql.begin() as conn:
+            return watch.document(conn, incident)
     except incidents.IncidentError as exc:
         _fail(str(exc))
 
@@ -147,14 +130,14 @@ def playbooks_run(
     """Start the playbook for an incident (once per incident) and run it until it ends or waits."""
     h = Home.open(home)
     pb = _load(h).get(name)
-    doc = _incident_doc(h, incident) if incident is not None else {}
+    engine, watch = _watching(h)
+    doc = _incident_doc(watch, incident) if incident is not None else {}
     try:
         doc |= json.loads(input_json) if input_json else {}
     except json.JSONDecodeError as exc:
         _fail(f"--input is not JSON: {exc}")
     if not doc:
         _fail("give --incident or --input")
-    engine, watch = _watching(h)
     status = engine.run(engine.start(pb, doc, incident))
     watch.settle()
     _report(status, output)

@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 class Responder:
     def __init__(self, base: boto3.Session, role: str = "CloudSOCResponder", *, sandbox: bool = False,
-                 tiers: dict[str, str] | None = None) -> None:  # fmt: skip
+                 tiers: dict[str, str] | None = None, org_accounts: list[str] | None = None) -> None:  # fmt: skip
         self.base = base
         self.role = role
         self.sandbox = sandbox  # the sandbox applies changes without the real-AWS safeguards
         self.tiers = tiers or {}  # account id -> tier (prod, dev, ...): playbooks choose on it
+        self.org_accounts = org_accounts or []  # the organization's own accounts: sharing among them is fine
         self._cache: dict[tuple[str, str], boto3.Session] = {}
 
     @classmethod
@@ -27,16 +28,19 @@ class Responder:
         """The sandbox's responder when the home runs one, else the ambient AWS credentials."""
         from cloudsoc.aws.sandbox import RESPONDER_ROLE, SOC_USER, Sandbox
 
+        settings = home.settings
+        org = settings.detect.placeholders.get("org_accounts", [])  # the same list the rules use
         sb = Sandbox(home.root)
         if sb.status().get("running"):
             state = sb.state()
             k = state.keys[f"security/{SOC_USER}"]
             base = make_session(k["AccessKeyId"], k["SecretAccessKey"], endpoint=state.endpoint)
-            tiers = {acct: name for name, acct in state.accounts.items()}
-            return cls(base, RESPONDER_ROLE, sandbox=True, tiers=tiers | home.settings.respond.account_tiers)
-        return cls(
-            boto3.Session(), home.settings.respond.responder_role, tiers=home.settings.respond.account_tiers
-        )
+            tiers = {acct: name for name, acct in state.accounts.items()} | settings.respond.account_tiers
+            return cls(
+                base, RESPONDER_ROLE, sandbox=True, tiers=tiers, org_accounts=[*state.accounts.values(), *org]
+            )
+        return cls(boto3.Session(), settings.respond.responder_role, tiers=settings.respond.account_tiers,
+                   org_accounts=org)  # fmt: skip
 
     def tier(self, account_id: str | None) -> str:
         return self.tiers.get(account_id or "", "unknown")
