@@ -87,6 +87,21 @@ def test_alerts_group_by_actor_with_worst_severity_and_entities(attacked: Home) 
     assert group_incidents(attacked) == []  # idempotent: every alert already has its incident
 
 
+def test_entities_name_what_was_changed_not_what_was_read() -> None:
+    from cloudsoc.cases.entities import from_cloudtrail
+
+    who = {"type": "AssumedRole", "arn": f"arn:aws:sts::{ACCT}:assumed-role/web-app-role/i-0c0ffee0000000001",
+           "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "web-app-role"}}}  # fmt: skip
+    read = record(1, userIdentity=who, eventName="DescribeInstanceAttribute", readOnly=True,
+                  requestParameters={"instanceId": "i-0aaaaaaaaaaaaaaa1", "attribute": "userData"})  # fmt: skip
+    write = record(2, userIdentity=who, eventName="ModifyInstanceAttribute", readOnly=False,
+                   requestParameters={"instanceId": "i-0bbbbbbbbbbbbbbb2", "userData": {}})  # fmt: skip
+    ents = from_cloudtrail([read, write])
+    # the instance whose role is used (EC2 names the session after it) and the one changed; not the one read
+    assert ents["instances"] == ["i-0c0ffee0000000001", "i-0bbbbbbbbbbbbbbb2"]
+    assert ents["roles"] == ["web-app-role"] and ents["access_keys"] == []
+
+
 def test_alerts_naming_nothing_group_by_account(home: Home) -> None:
     sql = _sql(home)
     now = utcnow()

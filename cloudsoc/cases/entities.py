@@ -1,8 +1,10 @@
 """What an incident is about: the actors and resources named in the events of its alerts.
 
 Actors (who did it: users, roles, long-term access keys, source addresses) are kept apart from
-targets (what they touched), because response acts differently on each: an actor's key is
-deactivated, a touched bucket is locked down. Playbooks read these lists from the incident document.
+targets (what they changed, launched or ran commands on), because response acts differently on each:
+an actor's key is deactivated, a changed bucket is locked down. Resources an intruder only read (user
+data of every instance during discovery) are not targets: containment must not isolate its victims.
+Playbooks read these lists from the incident document.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def from_cloudtrail(records: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
         _actor(rec.get("userIdentity") or {}, out)
         if (ip := rec.get("sourceIPAddress")) and not str(ip).endswith("amazonaws.com"):
             out["source_ips"].append(str(ip))
-        _targets(rec, out)
+        if rec.get("readOnly") is not True:  # what was read is not what was changed: reads name no targets
+            _targets(rec, out)
     return {k: _unique(v) for k, v in out.items()}
 
 
