@@ -78,6 +78,26 @@ class EvidenceSettings(BaseModel):
     retention_days: int = 365
 
 
+class AutoFix(BaseModel):
+    """An account (id, tier or "*") where a failing check (id or "*") is fixed without asking."""
+
+    model_config = ConfigDict(extra="forbid")
+    account: str
+    check: str = "*"
+
+
+class PostureSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    read_only_role: str = "CloudSOCReadOnly"
+    accounts: list[str] = Field(default_factory=list)  # real AWS: empty = every account of the organization
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
+    workers: int = 16  # concurrent API calls while collecting
+    # `posture fix --apply` per account tier ("*": any other): allow | approval (needs --approved-by) | deny
+    fix_approval: dict[str, str] = Field(default_factory=lambda: {"prod": "approval", "*": "allow"})
+    # The continuous evaluation only raises alerts, and fixes a new failure only where an entry allows it.
+    auto_fix: list[AutoFix] = Field(default_factory=list)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     database_url: str | None = None  # default: SQLite in the home
@@ -86,6 +106,7 @@ class Settings(BaseModel):
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     respond: RespondSettings = Field(default_factory=RespondSettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    posture: PostureSettings = Field(default_factory=PostureSettings)
     # channels and routes, validated by cloudsoc.integrations (core does not know the channel types)
     notify: dict[str, Any] = Field(default_factory=dict)
 
@@ -118,6 +139,10 @@ class Home:
     @property
     def evidence(self) -> Path:
         return self.root / "evidence"
+
+    @property
+    def posture(self) -> Path:
+        return self.root / "posture"
 
     def rule_paths(self) -> list[Path]:
         """The bundled rule pack first, then the configured extra paths."""

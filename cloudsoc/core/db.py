@@ -249,6 +249,95 @@ notify_tickets = Table(
 )
 
 
+# ---- posture -------------------------------------------------------------------------------------
+# One row per scan: the inventory it was computed from (file and SHA-256) and how long it took.
+posture_scans = Table(
+    "posture_scans",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("trigger", String(32), nullable=False),  # full | account | import
+    Column("inventory_path", Text),
+    Column("inventory_sha256", String(64)),
+    Column("accounts", JSON, nullable=False),
+    Column("regions", JSON, nullable=False),
+    Column("counts", JSON, nullable=False),  # status -> results
+    Column("collect_seconds", JSON),  # {"collect": s, "evaluate": s}
+)
+
+posture_results = Table(
+    "posture_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scan_id", String(64), nullable=False),
+    Column("check_id", String(200), nullable=False),
+    Column("account_id", String(32), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # PASS | FAIL | ERROR | MANUAL
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("source", String(32), nullable=False),  # cloudsoc | prowler
+    Index("ix_posture_results_scan", "scan_id", "check_id"),
+)
+
+# Framework scores of each scan: the trend. scope: org | account:<id> | section:<name>
+posture_scores = Table(
+    "posture_scores",
+    metadata,
+    Column("scan_id", String(64), nullable=False),
+    Column("framework", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("score", JSON),  # percent, or null when nothing was assessable
+    Column("counts", JSON, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("scan_id", "framework", "scope"),
+)
+
+# The continuous evaluation: the current status of each (check, resource), what changed it and what
+# was done about it.
+posture_state = Table(
+    "posture_state",
+    metadata,
+    Column("check_id", String(200), nullable=False),
+    Column("account_id", String(32), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("check_id", "account_id", "region", "resource"),
+)
+
+posture_changes = Table(
+    "posture_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("check_id", String(200), nullable=False),
+    Column("account_id", String(32), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("old_status", String(16)),
+    Column("new_status", String(16), nullable=False),
+    Column("event_id", Text),  # the CloudTrail event that made cloudsoc look again
+    Column("event_name", Text),
+    Column("event_time", DateTime(timezone=True)),
+    Column("alert_id", Integer),
+    Column("fix", JSON),  # the action's result when it was fixed automatically
+)
+
+# Lake files whose CloudTrail events the continuous evaluation has looked at.
+posture_files = Table(
+    "posture_files",
+    metadata,
+    Column("path", Text, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+
 def connect(url: str) -> Engine:
     """An engine with the schema in place; SQLite gets WAL so readers never block the writer."""
     engine = create_engine(url, future=True)

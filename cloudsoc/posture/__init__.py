@@ -1,0 +1,1 @@
+"""Posture: inventory, checks, frameworks, remediation, reports."""

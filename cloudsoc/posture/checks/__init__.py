@@ -1,0 +1,1 @@
+"""One module per check; the file name is the check id."""

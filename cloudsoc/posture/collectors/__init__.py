@@ -1,0 +1,1 @@
+"""One module per AWS service; each registers its collector."""

@@ -1,0 +1,166 @@
+"""The inventory: what the posture collectors read from AWS, as the API answered it.
+
+Every value is an API response (paginated pages merged, ``ResponseMetadata`` dropped, times as ISO
+strings) filed under account -> region -> service -> operation -> key. The key names the resource a
+per-resource call was about (a bucket, a user, a trail) and is ``""`` for account-wide calls. Global
+services (IAM, S3, Organizations) are filed under the region ``"global"``.
+
+Three outcomes are kept apart, because a check must never read a failed call as a clean answer:
+- a value: the call answered;
+- ``None``: the call answered that the setting does not exist (no bucket policy, no password policy);
+- an error record: the call failed (AccessDenied, not implemented, throttled out). Reading it raises
+  ``MissingData`` naming the IAM permission, which the check runner turns into ERROR.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from cloudsoc.core.errors import CloudSOCError
+
+SCHEMA = 1
+GLOBAL = "global"
+GLOBAL_SERVICES = frozenset({"iam", "s3", "s3control", "organizations", "account"})
+
+# IAM service prefix where it differs from the boto3 service name.
+_PREFIX = {"s3control": "s3", "efs": "elasticfilesystem", "accessanalyzer": "access-analyzer",
+           "logs": "logs", "ec2": "ec2"}  # fmt: skip
+# IAM action where it differs from "<prefix>:<operation>".
+_PERMISSION = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+    ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+}
+
+
+def permission(service: str, operation: str) -> str:
+    """The IAM action a call needs, as an ERROR result names it."""
+    return _PERMISSION.get((service, operation), f"{_PREFIX.get(service, service)}:{operation}")
+
+
+def region_of(service: str, region: str) -> str:
+    return GLOBAL if service in GLOBAL_SERVICES else region
+
+
+class MissingData(CloudSOCError):
+    """A check needed data the inventory does not hold: the call failed or was never made."""
+
+    def __init__(self, service: str, operation: str, key: str, error: dict[str, Any] | None) -> None:
+        self.service, self.operation, self.key = service, operation, key
+        self.permission = permission(service, operation)
+        self.error = error
+        why = f"{error.get('code')}: {error.get('message', '')}".strip() if error else "not collected"
+        about = f" for {key}" if key else ""
+        super().__init__(f"{self.permission}{about} failed ({why})")
+
+
+@dataclass
+class Inventory:
+    """One collection run over an organization (or the part of it asked for)."""
+
+    id: str
+    started: str
+    finished: str = ""
+    regions: list[str] = field(default_factory=list)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {"name", "tier", "data"}
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    # -- writing (collectors, through CollectContext) ------------------------------------------
+    def add_account(self, account: str, name: str = "", tier: str = "") -> None:
+        self.accounts.setdefault(account, {"name": name or account, "tier": tier, "data": {}})
+
+    def put(self, account: str, region: str, service: str, operation: str, key: str, value: Any) -> None:
+        self._ops(account, region, service, operation)[key] = value
+
+    def fail(self, account: str, region: str, service: str, operation: str, key: str, code: str,
+             message: str) -> None:  # fmt: skip
+        """Record a failed call. A later success for the same call replaces it (a re-collection)."""
+        self._ops(account, region, service, operation).pop(key, None)
+        self.errors = [e for e in self.errors if _ident(e) != (account, region_of(service, region), service,
+                                                                operation, key)]  # fmt: skip
+        self.errors.append({"account": account, "region": region_of(service, region), "service": service,
+                            "operation": operation, "key": key, "code": code, "message": message[:500],
+                            "permission": permission(service, operation)})  # fmt: skip
+
+    def clear(self, account: str, region: str, service: str) -> None:
+        """Forget one service's data in one place before collecting it again."""
+        reg = region_of(service, region)
+        self.accounts[account]["data"].get(reg, {}).pop(service, None)
+        self.errors = [e for e in self.errors
+                       if (e["account"], e["region"], e["service"]) != (account, reg, service)]  # fmt: skip
+
+    def _ops(self, account: str, region: str, service: str, operation: str) -> dict[str, Any]:
+        data = self.accounts[account]["data"]
+        ops: dict[str, Any] = data.setdefault(region_of(service, region), {}).setdefault(service, {})
+        out: dict[str, Any] = ops.setdefault(operation, {})
+        return out
+
+    # -- reading (checks, through CheckContext) --------------------------------------------------
+    def get(self, account: str, region: str, service: str, operation: str, key: str = "") -> Any:
+        """The recorded answer; ``None`` when the setting does not exist; MissingData when the call failed."""
+        reg = region_of(service, region)
+        ops = self.accounts.get(account, {}).get("data", {}).get(reg, {}).get(service, {}).get(operation, {})
+        if key in ops:
+            return ops[key]
+        error = next((e for e in self.errors if _ident(e) == (account, reg, service, operation, key)), None)
+        raise MissingData(service, operation, key, error)
+
+    def keys(self, account: str, region: str, service: str, operation: str) -> list[str]:
+        reg = region_of(service, region)
+        ops = self.accounts.get(account, {}).get("data", {}).get(reg, {}).get(service, {}).get(operation, {})
+        return sorted(ops)
+
+    # -- files ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "id": self.id, "started": self.started, "finished": self.finished,
+                "regions": self.regions, "accounts": self.accounts, "errors": self.errors}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Inventory:
+        if doc.get("schema") != SCHEMA:
+            raise CloudSOCError(f"inventory schema {doc.get('schema')!r} is not {SCHEMA}")
+        return cls(id=doc["id"], started=doc["started"], finished=doc.get("finished", ""),
+                   regions=list(doc.get("regions", [])), accounts=doc["accounts"], errors=doc["errors"])  # fmt: skip
+
+    def save(self, path: Path) -> str:
+        """Write as gzipped JSON; return the SHA-256 of the file (the audit bundle lists it)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = gzip.compress(orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS), mtime=0)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(body)
+        tmp.replace(path)
+        return hashlib.sha256(body).hexdigest()
+
+    @classmethod
+    def load(cls, path: Path) -> Inventory:
+        raw = path.read_bytes()
+        return cls.from_dict(orjson.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw))
+
+
+def _ident(e: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    return (e["account"], e["region"], e["service"], e["operation"], e["key"])
+
+
+def plain(value: Any) -> Any:
+    """An API answer as JSON data: datetimes become ISO strings, bytes are dropped, metadata goes."""
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k != "ResponseMetadata"}
+    return orjson.loads(orjson.dumps(value, default=_fallback))
+
+
+def _fallback(obj: Any) -> Any:
+    if isinstance(obj, bytes | bytearray):
+        return obj.decode("utf-8", "replace")
+    if hasattr(obj, "read"):  # a streaming body
+        data: bytes = obj.read()
+        return data.decode("utf-8", "replace")
+    raise TypeError(f"cannot store {type(obj).__name__} in the inventory")

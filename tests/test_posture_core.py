@@ -1,0 +1,91 @@
+"""The posture core: inventory outcomes, the collector context, the check runner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from cloudsoc.posture.collector import CollectContext
+from cloudsoc.posture.inventory import GLOBAL, Inventory, MissingData
+from tests.posture_fixtures import ACCOUNT, inventory, run
+
+
+def _error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": f"{code}!"}}, "Op")
+
+
+class _Flaky:
+    """A client whose call is throttled ``times`` times before it answers."""
+
+    def __init__(self, times: int, then: Any) -> None:
+        self.times, self.then, self.seen = times, then, 0
+
+    def get_account_password_policy(self) -> Any:
+        self.seen += 1
+        if self.seen <= self.times:
+            raise _error("Throttling")
+        if isinstance(self.then, Exception):
+            raise self.then
+        return self.then
+
+
+def _ctx(client: Any, attempts: int = 4) -> tuple[CollectContext, Inventory]:
+    inv = Inventory(id="i", started="", regions=["us-east-1"])
+    inv.add_account(ACCOUNT)
+    return CollectContext(inv, ACCOUNT, "us-east-1", "iam", client, attempts=attempts, backoff=0.001), inv
+
+
+def test_throttled_calls_are_retried_then_filed() -> None:
+    ctx, inv = _ctx(_Flaky(2, {"PasswordPolicy": {"MinimumPasswordLength": 16}}))
+    assert ctx.call("GetAccountPasswordPolicy") == {"PasswordPolicy": {"MinimumPasswordLength": 16}}
+    assert ctx.calls == 3
+    assert inv.get(ACCOUNT, GLOBAL, "iam", "GetAccountPasswordPolicy") is not None
+
+
+def test_throttled_out_is_recorded_as_data() -> None:
+    ctx, inv = _ctx(_Flaky(10, {}), attempts=3)
+    assert ctx.call("GetAccountPasswordPolicy") is None
+    [err] = inv.errors
+    assert err["code"] == "ThrottledOut" and err["operation"] == "GetAccountPasswordPolicy"
+    with pytest.raises(MissingData, match="iam:GetAccountPasswordPolicy"):
+        inv.get(ACCOUNT, "us-east-1", "iam", "GetAccountPasswordPolicy")
+
+
+def test_absent_setting_is_none_and_denied_call_is_an_error() -> None:
+    ctx, inv = _ctx(_Flaky(0, _error("NoSuchEntity")))
+    assert ctx.call("GetAccountPasswordPolicy") is None and not inv.errors
+    assert inv.get(ACCOUNT, GLOBAL, "iam", "GetAccountPasswordPolicy") is None
+    ctx, inv = _ctx(_Flaky(0, _error("AccessDenied")))
+    ctx.call("GetAccountPasswordPolicy")
+    assert inv.errors[0]["code"] == "AccessDenied"
+
+
+def test_missing_data_is_error_never_pass() -> None:
+    denied = inventory({}, errors=[(GLOBAL, "iam", "GetAccountPasswordPolicy", "", "AccessDenied")])
+    [result] = run("iam_password_policy_min_length", denied)
+    assert result.status == "ERROR"
+    assert result.evidence["permission"] == "iam:GetAccountPasswordPolicy"
+    [never] = run("iam_password_policy_min_length", inventory({}))
+    assert never.status == "ERROR" and "not collected" in never.message
+
+
+def test_password_policy_length() -> None:
+    def policy(n: int) -> Inventory:
+        return inventory({GLOBAL: {"iam": {"GetAccountPasswordPolicy": {"": {"PasswordPolicy": {
+            "MinimumPasswordLength": n}}}}}})  # fmt: skip
+
+    assert run("iam_password_policy_min_length", policy(14))[0].status == "PASS"
+    assert run("iam_password_policy_min_length", policy(8))[0].status == "FAIL"
+    none = inventory({GLOBAL: {"iam": {"GetAccountPasswordPolicy": {"": None}}}})
+    assert run("iam_password_policy_min_length", none)[0].status == "FAIL"
+
+
+def test_inventory_round_trips_through_its_file(tmp_path: Any) -> None:
+    inv = inventory({GLOBAL: {"iam": {"GetAccountSummary": {"": {"SummaryMap": {"AccountMFAEnabled": 1}}}}}},
+                    errors=[("us-east-1", "ec2", "DescribeVolumes", "", "AccessDenied")])  # fmt: skip
+    digest = inv.save(tmp_path / "inv.json.gz")
+    back = Inventory.load(tmp_path / "inv.json.gz")
+    assert back.to_dict() == inv.to_dict() and len(digest) == 64
+    assert run("iam_root_mfa_enabled", back)[0].status == "PASS"
