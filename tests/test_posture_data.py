@@ -19,9 +19,13 @@ def regional(service: str, ops: dict[str, dict[str, Any]],
 
 
 def fix_of(result: Result) -> tuple[str, dict[str, Any]]:
+    """The fix's name and parameters; the action, once registered, accepts them."""
     spec = CHECKS.get(result.check)
     assert spec.fix and spec.fix_params
-    return spec.fix, spec.fix_params(result)
+    params = spec.fix_params(result)
+    if spec.fix in ACTIONS.names():
+        ACTIONS.get(spec.fix).params_model.model_validate(params)
+    return spec.fix, params
 
 
 # --- RDS instances ----------------------------------------------------------------------------------
@@ -124,7 +128,6 @@ def test_rds_snapshot_not_public() -> None:
     assert (name, params) == ("rds.unshare_snapshot", {"account_id": ACCOUNT, "region": REGION,
                                                        "db_snapshot_id": "public",
                                                        "allowed_accounts": ["210987654321"]})  # fmt: skip
-    ACTIONS.get(name).params_model.model_validate(params)
 
 
 def test_rds_snapshot_attributes_denied_is_error_for_that_snapshot() -> None:
