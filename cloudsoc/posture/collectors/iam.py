@@ -26,11 +26,12 @@ def collect(c: CollectContext) -> None:
         c.pages("ListUserPolicies", user, UserName=user)
         c.pages("ListGroupsForUser", user, UserName=user)
         c.call("GetLoginProfile", user, UserName=user)
-    c.pages("ListVirtualMFADevices")
+    c.pages("ListVirtualMFADevices", transform=_without_seeds)
     c.pages("ListRoles")
     policies = c.pages("ListPolicies", Scope="Local", OnlyAttached=True)
     for p in (policies or {}).get("Policies", []):
-        c.call("GetPolicyVersion", p["Arn"], PolicyArn=p["Arn"], VersionId=p["DefaultVersionId"])
+        if c.wanted(p["Arn"]):
+            c.call("GetPolicyVersion", p["Arn"], PolicyArn=p["Arn"], VersionId=p["DefaultVersionId"])
     support = "arn:aws:iam::aws:policy/AWSSupportAccess"
     c.pages("ListEntitiesForPolicy", support, PolicyArn=support)
     shell = "arn:aws:iam::aws:policy/AWSCloudShellFullAccess"
@@ -46,6 +47,14 @@ def _credential_report(c: CollectContext) -> None:
             break
         time.sleep(0.2)
     c.call("GetCredentialReport", transform=_parse_report)
+
+
+def _without_seeds(answer: dict[str, Any]) -> dict[str, Any]:
+    """Virtual MFA devices without their secret seed and QR code (some endpoints return them): the
+    inventory is kept as evidence and must not hold a second factor."""
+    secret = {"Base32StringSeed", "QRCodePNG"}
+    devices = [{k: v for k, v in d.items() if k not in secret} for d in answer.get("VirtualMFADevices", [])]
+    return answer | {"VirtualMFADevices": devices}
 
 
 def _parse_report(answer: dict[str, Any]) -> dict[str, Any]:
