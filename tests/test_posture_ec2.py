@@ -7,6 +7,7 @@ from typing import Any
 
 from cloudsoc.posture.check import CHECKS, Result
 from cloudsoc.posture.inventory import Inventory
+from cloudsoc.respond.action import ACTIONS
 from tests.posture_fixtures import ACCOUNT, inventory, run, statuses
 
 REGION = "us-east-1"
@@ -21,9 +22,13 @@ def ec2_arn(kind: str, ident: str) -> str:
 
 
 def fix_params(check_id: str, result: Result) -> dict[str, Any]:
+    """The fix's parameters; the action, once registered, accepts them."""
     spec = CHECKS.get(check_id)
-    assert spec.fix_params is not None
-    return spec.fix_params(result)
+    assert spec.fix and spec.fix_params is not None
+    params = spec.fix_params(result)
+    if spec.fix in ACTIONS.names():
+        ACTIONS.get(spec.fix).params_model.model_validate(params)
+    return params
 
 
 # -- instances ----------------------------------------------------------------------------------
@@ -103,7 +108,7 @@ def test_snapshot_public_each_judged_alone() -> None:
     snaps = [{"SnapshotId": s, "VolumeId": "vol-1", "State": "completed", "OwnerId": ACCOUNT, "Encrypted": False,
               "StartTime": "2026-11-01T10:00:00+00:00", "VolumeSize": 100} for s in ("snap-pub", "snap-priv", "snap-x")]  # fmt: skip
     inv = ec2({"DescribeSnapshots": {"": {"Snapshots": snaps}}, "DescribeSnapshotAttribute": {
-        "snap-pub": {"SnapshotId": "snap-pub", "CreateVolumePermissions": [{"Group": "all"}]},
+        "snap-pub": {"SnapshotId": "snap-pub", "CreateVolumePermissions": [{"Group": "all"}, {"UserId": "210987654321"}]},
         "snap-priv": {"SnapshotId": "snap-priv", "CreateVolumePermissions": [{"UserId": "210987654321"}]}}},
         errors=[(REGION, "ec2", "DescribeSnapshotAttribute", "snap-x", "UnauthorizedOperation")])  # fmt: skip
     results = {r.resource.rsplit("/", 1)[-1]: r for r in run("ec2_snapshot_not_public", inv)}
@@ -113,8 +118,9 @@ def test_snapshot_public_each_judged_alone() -> None:
         "snap-x": "ERROR",
     }
     assert results["snap-pub"].resource == f"arn:aws:ec2:{REGION}::snapshot/snap-pub"
+    # the FAIL is about "all": the account it is shared with by name keeps its access
     assert fix_params("ec2_snapshot_not_public", results["snap-pub"]) == {
-        "account_id": ACCOUNT, "region": REGION, "snapshot_id": "snap-pub"}  # fmt: skip
+        "account_id": ACCOUNT, "region": REGION, "snapshot_id": "snap-pub", "allowed_accounts": ["210987654321"]}  # fmt: skip
 
 
 def test_ami_public() -> None:
@@ -129,7 +135,10 @@ def test_ami_public() -> None:
         "ami-shared": "FAIL",
         "ami-private": "PASS",
     }
-    assert fix_params("ec2_ami_not_public", results["ami-shared"])["image_id"] == "ami-shared"
+    assert fix_params("ec2_ami_not_public", results["ami-shared"]) == {
+        "account_id": ACCOUNT, "region": REGION, "image_id": "ami-shared", "allowed_accounts": []}  # fmt: skip
+    # marked public, its permissions unread: still FAIL, the shares unknown
+    assert results["ami-flag"].evidence["shared_with_accounts"] is None
 
 
 # -- security groups, network ACLs, flow logs --------------------------------------------------

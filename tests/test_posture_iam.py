@@ -8,6 +8,7 @@ from typing import Any
 
 from cloudsoc.posture.check import CHECKS
 from cloudsoc.posture.inventory import GLOBAL, Inventory
+from cloudsoc.respond.action import ACTIONS
 from tests.posture_fixtures import ACCOUNT, inventory, run, statuses
 
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
@@ -158,6 +159,8 @@ def test_password_policy_fix_sets_the_whole_policy() -> None:
         [result] = run(cid, NO_POLICY)
         assert spec.fix == "iam.set_password_policy" and spec.fix_params is not None
         assert spec.fix_params(result) == {"account_id": ACCOUNT, "region": "us-east-1"}
+        if spec.fix in ACTIONS.names():
+            ACTIONS.get(spec.fix).params_model.model_validate(spec.fix_params(result))
 
 
 # -- users --------------------------------------------------------------------------------------

@@ -63,3 +63,15 @@ def open_ports(permissions: list[dict[str, Any]], ports: Iterable[int], family: 
             found.append({"protocol": proto, "from_port": low, "to_port": high, "source": ANYWHERE[family],
                           "ports": hit})  # fmt: skip
     return found
+
+
+def shared_accounts(permissions: list[dict[str, Any]]) -> list[str]:
+    """The accounts a snapshot or image is shared with by id (``{"UserId": ...}`` entries)."""
+    return sorted(str(p["UserId"]) for p in permissions if "UserId" in p)
+
+
+def unshare_params(result: Any, id_field: str) -> dict[str, Any]:
+    """Parameters of ``ec2.unshare_snapshot``/``ec2.unshare_image``: the FAIL is about public access,
+    so the accounts it is shared with by name keep theirs."""
+    return {"account_id": result.account, "region": result.region, id_field: ident(result.resource),
+            "allowed_accounts": result.evidence.get("shared_with_accounts") or []}  # fmt: skip
