@@ -138,6 +138,21 @@ def main() -> None:
     for name, value, target, ok in rows:
         print(f"{name:45s} {value:>14,.1f}  target {target:>12s}  {'ok' if ok else 'MISSED'}")
     _response()
+    _posture()
+
+
+def _posture() -> None:
+    from cloudsoc.bench_posture import measure, summary
+
+    s = summary(measure(DATA / "posture"))
+    print(f"\nfull posture scan of the sandbox organization ({s['accounts']} accounts x {s['regions']} regions, "
+          f"{s['calls']} API calls, {s['results']} results, {s['errors']} calls failed), median of {s['runs']}:")  # fmt: skip
+    print(f"{'posture collection seconds':45s} {s['collect']:>14,.2f}")
+    print(f"{'posture evaluation seconds':45s} {s['evaluate']:>14,.2f}")
+    ok = s["total"] < 10
+    print(
+        f"{'posture full scan seconds':45s} {s['total']:>14,.2f}  target {'< 10':>12s}  {'ok' if ok else 'MISSED'}"
+    )
 
 
 def _response() -> None:

@@ -27,6 +27,7 @@ from cloudsoc.core.timeutil import parse_time, utcnow
 from cloudsoc.detect import rules as rule_loader
 from cloudsoc.detect.rules import RuleSet
 from cloudsoc.integrations.notifier import Notifier
+from cloudsoc.posture.continuous import PostureWatch
 from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS, ActionResult
 from cloudsoc.respond.engine import Engine, Handler, StepContext, StepSkipped, load_playbooks
@@ -44,6 +45,7 @@ class Cycle:
     executions_started: list[int] = field(default_factory=list)
     executions_run: int = 0
     notifications_sent: int = 0
+    posture_changes: int = 0
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,9 +55,11 @@ class Cycle:
 class Watch:
     def __init__(self, home: Home, *, queue_url: str | None = None, sqs: Any = None,
                  archive: str | None = None, s3: Any = None, responder: Responder | None = None,
-                 org_accounts: list[str] | None = None) -> None:  # fmt: skip
+                 org_accounts: list[str] | None = None, posture: bool = False) -> None:  # fmt: skip
         self.home = home
         self.sql = db.connect(home.database_url)
+        # Change events make the posture checks look again (the first cycle loads the latest scan).
+        self.posture = PostureWatch(home, self.sql) if posture else None
         self.queue_url, self.sqs = queue_url, sqs
         self.archive, self.s3 = archive, s3  # the log archive prefix: files already ingested are skipped
         self.placeholders = {"org_accounts": org_accounts or [], **home.settings.detect.placeholders}
@@ -73,7 +77,7 @@ class Watch:
         return rule_loader.load(self.home.rule_paths(), self.placeholders)
 
     @classmethod
-    def for_sandbox(cls, home: Home, *, archive: bool = True) -> Watch:
+    def for_sandbox(cls, home: Home, *, archive: bool = True, posture: bool = False) -> Watch:
         """cloudsoc's own identity in the sandbox organization: the live queue in the security account and
         (unless ``archive`` is off, to measure the live path alone) the log archive."""
         from cloudsoc.aws.sandbox import Sandbox
@@ -84,7 +88,7 @@ class Watch:
         reader = ClientFactory.of(sb.soc_session(state, "log-archive"), "s3") if archive else None
         return cls(home, queue_url=state.live_queue_url, sqs=sb.soc_session(state).client("sqs"),
                    archive=f"s3://{state.trail_bucket}/AWSLogs/" if archive else None, s3=reader,
-                   org_accounts=sorted(state.accounts.values()))  # fmt: skip
+                   org_accounts=sorted(state.accounts.values()), posture=posture)  # fmt: skip
 
     def _hub(self) -> boto3.Session | None:
         return self.responder.base if self.responder.sandbox else None
@@ -96,6 +100,8 @@ class Watch:
         out.messages = self._collect()
         summary = detect_new(self.home, self.rules, self.sql)
         out.events, out.new_alerts = summary.events, summary.alerts.new
+        if self.posture is not None:  # before grouping: a posture alert joins its actor's incident
+            out.posture_changes = len(self.posture.cycle().changes)
         out.incidents = group_incidents(self.home, self.sql)
         out.executions_started = self._start(out.incidents)
         out.executions_run = self.engine.work()

@@ -9,8 +9,13 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.loaders import Loader, create_loader
 
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+# One loader for every session made here: it caches the parsed service models, and a fresh session
+# would parse them again (EC2's takes the better part of a second). Posture collection makes a session
+# per account and dozens of clients in each.
+_LOADER: Loader = create_loader()
 
 
 def client(
@@ -34,6 +39,7 @@ def make_session(
 ) -> boto3.Session:
     """A session for explicit credentials; ``endpoint`` points every client it makes elsewhere."""
     core = botocore.session.Session()
+    core.register_component("data_loader", _LOADER)
     if endpoint:
         core.get_component("config_store").set_config_variable("endpoint_url", endpoint)
     core.set_credentials(access_key, secret_key, token)

@@ -1,5 +1,5 @@
 """``cloudsoc``: ingest, detect, hunt, alerts, rules; sandbox, simulate, validate; incidents, actions,
-playbooks, evidence, notify."""
+playbooks, evidence, notify; posture."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cloudsoc.cli.incidents import incidents_app
 from cloudsoc.cli.notify import notify_app
 from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_json_line, emit_table
 from cloudsoc.cli.playbooks import playbooks_app
+from cloudsoc.cli.posture import posture_app
 from cloudsoc.cli.simulate import sandbox_app, simulate_app, validate
 from cloudsoc.core.config import Home
 from cloudsoc.core.errors import CloudSOCError
@@ -37,6 +38,7 @@ app.add_typer(actions_app, name="actions")
 app.add_typer(playbooks_app, name="playbooks")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(notify_app, name="notify")
+app.add_typer(posture_app, name="posture")
 
 RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="extra rule files or folders")]
 
@@ -166,21 +168,25 @@ def watch_cmd(
     queue: Annotated[str | None, typer.Option(help="SQS queue URL of the live EventBridge feed")] = None,
     interval: Annotated[float, typer.Option(help="seconds between cycles")] = 2.0,
     cycles: Annotated[int, typer.Option(help="stop after this many cycles (0: never)")] = 0,
+    posture: Annotated[
+        bool, typer.Option(help="judge the posture checks again on every change event")
+    ] = True,
 ) -> None:
     """The SOC loop: collect, detect, group into incidents, run playbooks, notify; one line per cycle."""
     from cloudsoc.aws.session import client
     from cloudsoc.watch import Cycle, Watch
 
     h = _home(home)
-    w = Watch.for_sandbox(h) if sandbox else Watch(h, queue_url=queue, sqs=client("sqs") if queue else None)
+    w = (Watch.for_sandbox(h, posture=posture) if sandbox
+         else Watch(h, queue_url=queue, sqs=client("sqs") if queue else None, posture=posture))  # fmt: skip
 
     def show(c: Cycle) -> None:
         if output is Output.json:
             emit_json_line(c.to_dict())
-        elif c.events or c.executions_run or c.notifications_sent:
+        elif c.events or c.executions_run or c.notifications_sent or c.posture_changes:
             console.print(f"{c.messages} messages, {c.events} events, {c.new_alerts} new alerts, incidents "
                           f"{c.incidents}, playbooks started {c.executions_started}, run {c.executions_run}, "
-                          f"{c.notifications_sent} notifications ({c.seconds}s)")  # fmt: skip
+                          f"{c.notifications_sent} notifications, {c.posture_changes} posture changes ({c.seconds}s)")  # fmt: skip
 
     w.run(interval, cycles, show)
 

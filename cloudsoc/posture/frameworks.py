@@ -1,10 +1,11 @@
 """Compliance frameworks as data (``content/frameworks/<id>.yml``): requirement -> check ids.
 
 A requirement's status in a scope (the organization, an account, a section) follows from the results
-of its checks there: any FAIL fails it, else any ERROR makes it ERROR, else any PASS passes it, and
-with no results at all (nothing of that kind exists) it is NOT_APPLICABLE. A requirement the benchmark
-assesses by hand, or that has no automatable AWS evidence (no checks), is MANUAL; the results of its
-supporting checks go with it for the auditor.
+of its checks there: any FAIL fails it, else any ERROR makes it ERROR, else any PASS passes it, else a
+MANUAL result (a check that cannot decide alone) makes it MANUAL, and with no results at all (nothing
+of that kind exists) it is NOT_APPLICABLE. A requirement the benchmark assesses by hand, or that has
+no automatable AWS evidence (no checks), is MANUAL; the results of its supporting checks go with it
+for the auditor.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def status_of(req: Requirement, results: Iterable[Result]) -> ReqStatus:
     if req.manual:
         return "MANUAL"
     seen = {r.status for r in results}
-    for s in ("FAIL", "ERROR", "PASS"):
+    for s in ("FAIL", "ERROR", "PASS", "MANUAL"):  # MANUAL: the checks found something a person must judge
         if s in seen:
             return s
     return "NOT_APPLICABLE"

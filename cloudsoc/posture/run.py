@@ -70,4 +70,6 @@ def scan(home: Home, *, accounts: list[str] | None = None, regions: list[str] | 
     engine = sql or db.connect(home.database_url)
     with engine.begin() as conn:
         scores = store.save(conn, sc)
+        if not accounts:  # a whole scan is the new current state of every check
+            store.save_state(conn, results)
     return ScanRun(sc, inv, stats, scores)

@@ -128,3 +128,38 @@ def trend(conn: Connection, framework: str | None = None, scope: str = "org") ->
     if framework:
         q = q.where(SC.framework == framework)
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def save_state(conn: Connection, results: list[Result], checks: list[str] | None = None) -> None:
+    """The current status of each (check, resource): the judged ``checks`` (all: None) now have exactly
+    ``results``; a resource that is gone leaves the state."""
+    P = db.posture_state.c
+    q = delete(db.posture_state)
+    conn.execute(q if checks is None else q.where(P.check_id.in_(checks)))
+    now = utcnow()
+    worst = by_resource(results)
+    if worst:
+        conn.execute(insert(db.posture_state), [
+            {"check_id": r.check, "account_id": r.account, "region": r.region, "resource": r.resource,
+             "status": r.status, "message": r.message, "updated_at": now} for r in worst.values()])  # fmt: skip
+
+
+def by_resource(results: list[Result]) -> dict[tuple[str, str, str, str], Result]:
+    """One result per (check, account, region, resource): a check that judged it twice keeps the worse."""
+    worst: dict[tuple[str, str, str, str], Result] = {}
+    for r in results:
+        if r.key() not in worst or _RANK[r.status] > _RANK[worst[r.key()].status]:
+            worst[r.key()] = r
+    return worst
+
+
+_RANK = {"PASS": 0, "MANUAL": 1, "ERROR": 2, "FAIL": 3}
+
+
+def current(conn: Connection, checks: list[str]) -> dict[tuple[str, str, str, str], str]:
+    """The current status of every resource the ``checks`` judge."""
+    P = db.posture_state.c
+    rows = conn.execute(
+        select(P.check_id, P.account_id, P.region, P.resource, P.status).where(P.check_id.in_(checks))
+    )
+    return {(r[0], r[1], r[2], r[3]): r[4] for r in rows}

@@ -1,0 +1,171 @@
+"""Fixing a failed check with the response action it names, under the account's approval policy, and
+the posture alert a new failure raises.
+
+Policies (``posture`` in cloudsoc.yaml):
+- ``fix_approval``: what ``posture fix --apply`` needs per account tier: allow | approval (a named
+  approver) | deny. Without ``--apply`` a fix is only planned.
+- ``auto_fix``: where the continuous evaluation fixes a new failure by itself; everywhere else it only
+  plans, and the plan goes with the alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from cloudsoc.cases import suppress
+from cloudsoc.cases.alerts import record
+from cloudsoc.core import db
+from cloudsoc.core.config import Home
+from cloudsoc.core.errors import CloudSOCError
+from cloudsoc.core.timeutil import utcnow
+from cloudsoc.detect.engine import Match
+from cloudsoc.detect.rules import Rule
+from cloudsoc.posture.check import CHECKS, CheckSpec, Result
+from cloudsoc.posture.inventory import GLOBAL
+from cloudsoc.respond.access import Responder
+from cloudsoc.respond.action import ACTIONS
+
+
+class FixRefused(CloudSOCError):
+    """The approval policy does not allow this fix as asked."""
+
+
+def spec(check_id: str) -> CheckSpec:
+    return CHECKS.get(check_id)
+
+
+def action_region(region: str, home_region: str = "us-east-1") -> str:
+    return home_region if region == GLOBAL else region
+
+
+@dataclass
+class FixItem:
+    result: Result
+    action: str
+    params: dict[str, Any]
+    tier: str
+    policy: str  # allow | approval | deny
+    plan: dict[str, Any] = field(default_factory=dict)  # changes, before: what apply would do
+    outcome: dict[str, Any] = field(default_factory=dict)  # the action's result once applied
+    after: str | None = None  # the check's status for the resource after the fix
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"check": self.result.check, "account": self.result.account, "region": self.result.region,
+                "resource": self.result.resource, "action": self.action, "params": self.params,
+                "tier": self.tier, "policy": self.policy, "changes": self.plan.get("changes", []),
+                "status": self.outcome.get("status", "planned" if self.plan else "not_planned"),
+                "error": self.outcome.get("error") or self.plan.get("error"), "after": self.after}  # fmt: skip
+
+
+def fixable(result: Result) -> tuple[str, dict[str, Any]] | None:
+    """The action and its parameters that fix a failed result, if its check names one."""
+    s = spec(result.check)
+    if s.fix is None or s.fix_params is None or result.status != "FAIL":
+        return None
+    params = {"region": action_region(result.region), **s.fix_params(result)}
+    return s.fix, params
+
+
+def item(home: Home, responder: Responder, result: Result) -> FixItem | None:
+    found = fixable(result)
+    if found is None:
+        return None
+    tier = responder.tier(result.account)
+    policies = home.settings.posture.fix_approval
+    policy = policies.get(tier, policies.get("*", "approval"))
+    return FixItem(result, found[0], found[1], tier, policy)
+
+
+def plan(responder: Responder, it: FixItem) -> FixItem:
+    try:
+        act = ACTIONS.get(it.action).build(
+            responder.session(it.result.account, it.params["region"]), it.params
+        )
+        it.plan = act.plan().model_dump(mode="json")
+    except Exception as exc:  # a fix that cannot be planned is reported on its row, the others go on
+        it.plan = {"error": f"{type(exc).__name__}: {exc}", "changes": []}
+    return it
+
+
+def apply(responder: Responder, it: FixItem, approved_by: str | None = None) -> FixItem:
+    """Apply under the tier's policy: ``approval`` needs a named approver, ``deny`` never applies."""
+    if it.policy == "deny":
+        raise FixRefused(f"fixes are not allowed in {it.tier} accounts ({it.result.account})")
+    if it.policy == "approval" and not approved_by:
+        raise FixRefused(f"fixes in {it.tier} accounts need an approver (--approved-by)")
+    try:
+        act = ACTIONS.get(it.action).build(
+            responder.session(it.result.account, it.params["region"]), it.params
+        )
+        res = act.apply()
+        it.outcome = res.model_dump(mode="json") | {"approved_by": approved_by}
+    except Exception as exc:  # recorded on the fix, never lost
+        it.outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "approved_by": approved_by}
+    return it
+
+
+def auto_allowed(home: Home, tier: str, account: str, check: str) -> bool:
+    return any(
+        a.account in ("*", account, tier) and a.check in ("*", check) for a in home.settings.posture.auto_fix
+    )
+
+
+def auto_fix(
+    home: Home, check: str, account: str, region: str, resource: str, message: str
+) -> dict[str, Any] | None:
+    """The continuous evaluation's fix of a new failure: applied where ``auto_fix`` allows, else planned."""
+    responder = Responder.for_home(home)
+    it = item(home, responder, Result(check, "FAIL", account, region, resource, message))
+    if it is None:
+        return None
+    if auto_allowed(home, it.tier, account, check):
+        apply(responder, it, approved_by="policy:posture.auto_fix")
+        return {"mode": "apply", **_summary(it)}
+    plan(responder, it)
+    return {"mode": "plan", **_summary(it)}
+
+
+def _summary(it: FixItem) -> dict[str, Any]:
+    src = it.outcome or it.plan
+    return {"action": it.action, "params": it.params, "status": src.get("status", "planned"),
+            "changes": src.get("changes", []), "error": src.get("error"), "before": src.get("before"),
+            "after": src.get("after"), "applied": src.get("applied")}  # fmt: skip
+
+
+def note_fix(conn: Connection, change: Any) -> None:
+    C = db.posture_changes.c
+    if change.id is not None:
+        conn.execute(update(db.posture_changes).where(C.id == change.id).values(fix=change.fix))
+
+
+# ---- posture alerts ------------------------------------------------------------------------------
+def rule_of(s: CheckSpec) -> Rule:
+    """A check seen as a detection rule, so its alerts live in the one alert store."""
+    return Rule(id=f"posture.{s.id}", title=f"Posture: {s.title}", severity=s.severity, tags=["posture"],
+                version="1", path=f"cloudsoc/posture/checks/{s.id}.py", line=0, kind="posture")  # fmt: skip
+
+
+def raise_alert(conn: Connection, home: Home, change: Any, s: CheckSpec) -> int | None:
+    """A posture alert for a new failure, tied to the CloudTrail event that caused it (deduplicated by
+    resource; suppressions apply as to any alert)."""
+    when = change.event_time or utcnow()
+    event_ids = (
+        [change.event_id]
+        if change.event_id
+        else [f"posture:{change.check}:{change.resource}:{when.isoformat()}"]
+    )
+    match = Match(rule=rule_of(s), event_ids=event_ids, first_seen=when, last_seen=when, account_id=change.account,
+                  region=change.region, principal=None, group=change.resource,
+                  context={"check": change.check, "resource": change.resource, "message": change.message,
+                           "event_name": change.event_name})  # fmt: skip
+    window = timedelta(minutes=home.settings.detect.dedup_minutes)
+    record(conn, [match], suppress.load(home.suppression_paths()), window)
+    A = db.alert_events.c
+    row = conn.execute(
+        select(A.alert_id).where(A.rule_id == match.rule.id, A.event_id == event_ids[0])
+    ).first()
+    return None if row is None else int(row[0])
