@@ -1,0 +1,25 @@
+"""CIS AWS Foundations 6.0 4.9: object-level logging for read events is enabled for S3 buckets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cloudsoc.posture.check import CheckContext, Result, check
+from cloudsoc.posture.checks import _trails
+
+
+def _records(ctx: CheckContext, trail: _trails.Trail) -> bool:
+    return _trails.records_s3_objects(ctx, trail, read_only=True)
+
+
+@check(title="S3 object-level read events are logged by CloudTrail", severity="medium",
+       services=("cloudtrail",), scope="account", resource_type="AWS::::Account")  # fmt: skip
+def run(ctx: CheckContext) -> Iterator[Result]:
+    """PASS when a multi-region trail that logs the account (its own, or an organization trail of the
+    management account) is logging and records S3 object read data events of every bucket: a basic
+    selector with ReadWriteType All or ReadOnly and an ``AWS::S3::Object`` data resource for all buckets
+    (``arn:aws:s3`` or ``arn:aws:s3:::``), or an advanced selector on eventCategory Data and
+    resources.type ``AWS::S3::Object`` whose readOnly condition takes in reads and that names no
+    particular buckets, events or callers."""
+    yield from _trails.account_verdict(ctx, "is logging S3 object-level read events of every bucket",
+                                       {"is_logging": _trails.is_logging, "s3_object_reads": _records})  # fmt: skip

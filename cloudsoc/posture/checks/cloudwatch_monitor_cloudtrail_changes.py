@@ -1,0 +1,17 @@
+"""CIS AWS Foundations 6.0 5.5: cloudTrail configuration changes are monitored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cloudsoc.posture.check import CheckContext, Result, check
+from cloudsoc.posture.checks._monitoring import RESOURCE_TYPE, SERVICES, monitor
+
+
+@check(title="CloudTrail configuration changes are monitored", severity="medium", services=SERVICES, scope="account",
+       resource_type=RESOURCE_TYPE)  # fmt: skip
+def run(ctx: CheckContext) -> Iterator[Result]:
+    """A metric filter on the log group of a multi-region logging trail matches ``CreateTrail``,
+    ``UpdateTrail``, ``DeleteTrail``, ``StartLogging`` and ``StopLogging``; an alarm on its metric
+    notifies an SNS topic with a confirmed subscriber (``_monitoring`` says how each is judged)."""
+    yield from monitor(ctx, "cloudtrail_changes")

@@ -1,0 +1,18 @@
+"""CIS AWS Foundations 6.0 5.15: aWS Organizations changes are monitored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cloudsoc.posture.check import CheckContext, Result, check
+from cloudsoc.posture.checks._monitoring import RESOURCE_TYPE, SERVICES, monitor
+
+
+@check(title="AWS Organizations changes are monitored", severity="medium", services=SERVICES, scope="account",
+       resource_type=RESOURCE_TYPE)  # fmt: skip
+def run(ctx: CheckContext) -> Iterator[Result]:
+    """A metric filter on the log group of a multi-region logging trail matches the 18 Organizations calls
+    that change accounts, organizational units, policies and handshakes, and not Organizations reads; an
+    alarm on its metric notifies an SNS topic with a confirmed subscriber (``_monitoring`` says how each
+    is judged)."""
+    yield from monitor(ctx, "organizations_changes")
