@@ -184,7 +184,7 @@ def test_sg_admin_ports_ipv4() -> None:
                                              "ports": [22]}]  # fmt: skip
     assert CHECKS.get("ec2_sg_no_admin_ports_from_internet_ipv4").fix == "ec2.revoke_open_ingress"
     assert fix_params("ec2_sg_no_admin_ports_from_internet_ipv4", ssh) == {
-        "account_id": ACCOUNT, "region": REGION, "group_id": "sg-ssh"}  # fmt: skip
+        "account_id": ACCOUNT, "region": REGION, "group_id": "sg-ssh", "ports": [22, 3389]}  # fmt: skip
 
 
 def test_sg_admin_ports_ipv6() -> None:
@@ -195,6 +195,16 @@ def test_sg_admin_ports_ipv6() -> None:
 def test_sg_cifs() -> None:
     results = by_group(run("ec2_sg_no_cifs_from_internet", SG_CASES))
     assert sorted(g for g, s in results.items() if s == "FAIL") == ["sg-all", "sg-netbios6", "sg-smb"]
+
+
+def test_the_fix_revokes_only_what_reaches_the_failing_ports() -> None:
+    from cloudsoc.respond.actions.ec2_revoke_open_ingress import open_parts
+
+    perms = [perm("tcp", 22, v4=["0.0.0.0/0"]), perm("tcp", 443, v4=["0.0.0.0/0"]), perm("-1", v4=["0.0.0.0/0"]),
+             perm("tcp", 3000, 3400, v6=["::/0"])]  # fmt: skip
+    kept = [(p["IpProtocol"], p.get("FromPort")) for p in open_parts(perms, [22, 3389])]
+    assert kept == [("tcp", 22), ("-1", None), ("tcp", 3000)]
+    assert len(open_parts(perms)) == 4  # no ports: every open range, as the containment playbook wants
 
 
 def test_sg_listing_denied_is_error() -> None:

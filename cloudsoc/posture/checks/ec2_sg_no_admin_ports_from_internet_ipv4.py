@@ -10,7 +10,8 @@ from cloudsoc.posture.checks._ec2 import ADMIN_PORTS, group_arn, ident, open_por
 
 @check(title="No security group allows ingress from 0.0.0.0/0 to port 22 or 3389", severity="high",
        services=("ec2",), scope="region", resource_type="AWS::EC2::SecurityGroup", fix="ec2.revoke_open_ingress",
-       fix_params=lambda r: {"account_id": r.account, "region": r.region, "group_id": ident(r.resource)})  # fmt: skip
+       fix_params=lambda r: {"account_id": r.account, "region": r.region, "group_id": ident(r.resource),
+                             "ports": list(ADMIN_PORTS)})  # fmt: skip
 def run(ctx: CheckContext) -> Iterator[Result]:
     """A group with an ingress permission from 0.0.0.0/0 whose protocol and port range take in 22 or
     3389 (all protocols, "-1", takes in every port) is FAIL."""

@@ -10,7 +10,8 @@ from cloudsoc.posture.checks._ec2 import CIFS_PORTS, group_arn, ident, open_port
 
 @check(title="No security group allows ingress from the internet to CIFS ports 445 or 139", severity="high",
        services=("ec2",), scope="region", resource_type="AWS::EC2::SecurityGroup", fix="ec2.revoke_open_ingress",
-       fix_params=lambda r: {"account_id": r.account, "region": r.region, "group_id": ident(r.resource)})  # fmt: skip
+       fix_params=lambda r: {"account_id": r.account, "region": r.region, "group_id": ident(r.resource),
+                             "ports": list(CIFS_PORTS)})  # fmt: skip
 def run(ctx: CheckContext) -> Iterator[Result]:
     """A group with an ingress permission from 0.0.0.0/0 or ::/0 whose protocol and port range take
     in 445 or 139 is FAIL."""

@@ -20,13 +20,26 @@ ANYWHERE_V6 = "::/0"
 
 class RevokeOpenIngressParams(ActionParams):
     group_id: str
+    # only the rules that reach one of these ports (the ones a posture check failed on); empty: every rule
+    ports: list[int] = []
 
 
-def open_parts(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For each permission with an open range, the same permission holding only its open ranges
-    (descriptions kept, so a revert puts them back as they were)."""
+def reaches(perm: dict[str, Any], ports: list[int]) -> bool:
+    """Whether a permission admits traffic to any of ``ports`` (all protocols admit every port)."""
+    if not ports or perm.get("IpProtocol") in ("-1", -1):
+        return True
+    lo, hi = perm.get("FromPort", 0), perm.get("ToPort", 65535)
+    lo, hi = (0, 65535) if lo in (None, -1) else (lo, hi)
+    return any(lo <= p <= hi for p in ports)
+
+
+def open_parts(permissions: list[dict[str, Any]], ports: list[int] | None = None) -> list[dict[str, Any]]:
+    """For each permission with an open range (reaching ``ports``, when given), the same permission
+    holding only its open ranges (descriptions kept, so a revert puts them back as they were)."""
     out = []
     for perm in permissions:
+        if not reaches(perm, ports or []):
+            continue
         v4 = [r for r in perm.get("IpRanges", []) if r.get("CidrIp") == ANYWHERE_V4]
         v6 = [r for r in perm.get("Ipv6Ranges", []) if r.get("CidrIpv6") == ANYWHERE_V6]
         if not v4 and not v6:
@@ -64,7 +77,8 @@ def _describe(part: dict[str, Any]) -> str:
 @action
 class RevokeOpenIngress(Action[RevokeOpenIngressParams]):
     name = "ec2.revoke_open_ingress"
-    summary = "Revoke every security group ingress range open to the internet (0.0.0.0/0, ::/0)"
+    summary = ("Revoke the security group ingress ranges open to the internet (0.0.0.0/0, ::/0): every one, "
+               "or those reaching the given ports")  # fmt: skip
     permissions = ("ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress")
     revert_permissions = ("ec2:DescribeSecurityGroups", "ec2:AuthorizeSecurityGroupIngress")
     params_model = RevokeOpenIngressParams
@@ -82,10 +96,13 @@ class RevokeOpenIngress(Action[RevokeOpenIngressParams]):
 
     def changes(self, state: dict[str, Any]) -> list[str]:
         gid = state["group_id"]
-        return [f"revoke ingress to {gid}: {_describe(p)}" for p in open_parts(state["ingress"])]
+        return [
+            f"revoke ingress to {gid}: {_describe(p)}"
+            for p in open_parts(state["ingress"], self.params.ports)
+        ]
 
     def change(self, state: dict[str, Any]) -> dict[str, Any]:
-        revoked = open_parts(state["ingress"])
+        revoked = open_parts(state["ingress"], self.params.ports)
         self.client("ec2").revoke_security_group_ingress(
             GroupId=state["group_id"], IpPermissions=_without_descriptions(revoked)
         )
