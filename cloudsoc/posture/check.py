@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from cloudsoc.core.registry import Registry
 from cloudsoc.core.severity import Severity
+from cloudsoc.core.timeutil import parse_time, utcnow
 from cloudsoc.posture.inventory import GLOBAL, Inventory, MissingData
 
 Status = Literal["PASS", "FAIL", "ERROR", "MANUAL"]
@@ -51,7 +53,8 @@ class CheckSpec:
     fn: Callable[[CheckContext], Iterable[Result]]
     resource_type: str = ""  # CloudFormation-style type of what it judges (AWS::S3::Bucket)
     fix: str | None = None  # the response action that fixes a FAIL
-    fix_params: Callable[[Result], dict[str, Any]] | None = None  # a FAIL -> that action's parameters
+    # a FAIL -> that action's parameters (None: this failure has no automatic fix)
+    fix_params: Callable[[Result], dict[str, Any] | None] | None = None
     description: str = ""
 
 
@@ -60,7 +63,7 @@ CHECKS: Registry[CheckSpec] = Registry("check", "cloudsoc.posture.checks")
 
 def check(*, title: str, severity: Severity, services: tuple[str, ...], scope: str = "region",
           resource_type: str = "", fix: str | None = None,
-          fix_params: Callable[[Result], dict[str, Any]] | None = None
+          fix_params: Callable[[Result], dict[str, Any] | None] | None = None
           ) -> Callable[[Callable[[CheckContext], Iterable[Result]]], Callable[[CheckContext], Iterable[Result]]]:  # fmt: skip
     """Register ``fn`` as a check; its id is its module's file name."""
 
@@ -86,6 +89,12 @@ class CheckContext:
     def regions(self) -> list[str]:
         """Every region collected (for account-wide checks that ask "in all regions")."""
         return list(self.inventory.regions)
+
+    @property
+    def now(self) -> datetime:
+        """When the inventory was collected: ages (of keys, of last use) count to then, so a stored
+        inventory judged again gives the same answer."""
+        return parse_time(self.inventory.started) if self.inventory.started else utcnow()
 
     @property
     def account_arn(self) -> str:

@@ -149,7 +149,11 @@ class CollectContext:
 
         if answer is self._FAILED:
             return None
-        value = None if answer is None else plain(transform(answer) if transform else answer)
+        try:
+            value = None if answer is None else plain(transform(answer) if transform else answer)
+        except (ValueError, TypeError, KeyError) as exc:  # an answer that cannot be read is a failed call
+            self._fail(operation, key, "UnreadableAnswer", f"{type(exc).__name__}: {exc}")
+            return None
         with self._lock:
             self.inventory.put(self.account, self.region, self.service, operation, key, value)
         return value

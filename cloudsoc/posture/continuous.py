@@ -50,6 +50,11 @@ class Change:
     alert_id: int | None = None
     fix: dict[str, Any] | None = None
     id: int | None = None  # its row in posture_changes
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def result(self) -> Result:
+        return Result(self.check, self.new, self.account, self.region, self.resource, self.message,  # type: ignore[arg-type]
+                      self.evidence)  # fmt: skip
 
 
 @dataclass
@@ -163,7 +168,7 @@ class PostureWatch:
         fixed: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         services: set[str] = set()
         for c in new_fails:
-            outcome = fixes.auto_fix(self.home, c.check, c.account, c.region, c.resource, c.message)
+            outcome = fixes.auto_fix(self.home, c.result())
             if outcome is None:
                 continue
             c.fix = outcome
@@ -232,7 +237,7 @@ def collector_service(spec: CheckSpec) -> str:
 def _change(r: Result, old: str | None, ev: dict[str, Any] | None, fix: dict[str, Any] | None) -> Change:
     return Change(r.check, r.account, r.region, r.resource, old, r.status, r.message,
                   event_id=ev["id"] if ev else None, event_name=ev["eventName"] if ev else None,
-                  event_time=aware(ev["time"]) if ev else None, fix=fix)  # fmt: skip
+                  event_time=aware(ev["time"]) if ev else None, fix=fix, evidence=r.evidence)  # fmt: skip
 
 
 def _record(conn: Connection, c: Change) -> int:

@@ -66,25 +66,37 @@ def fixable(result: Result) -> tuple[str, dict[str, Any]] | None:
     s = spec(result.check)
     if s.fix is None or s.fix_params is None or result.status != "FAIL":
         return None
-    params = {"region": action_region(result.region), **s.fix_params(result)}
-    return s.fix, params
+    made = s.fix_params(result)
+    if made is None:  # this failure has no automatic fix (the check says so)
+        return None
+    return s.fix, {"region": action_region(result.region), **made}
 
 
 def item(home: Home, responder: Responder, result: Result) -> FixItem | None:
     found = fixable(result)
     if found is None:
         return None
-    tier = responder.tier(result.account)
+    tier = responder.tier(_acting(result, found[1]))
     policies = home.settings.posture.fix_approval
     policy = policies.get(tier, policies.get("*", "approval"))
     return FixItem(result, found[0], found[1], tier, policy)
 
 
+def _acting(result: Result, params: dict[str, Any]) -> str:
+    """The account the fix acts in: the one its parameters name (an organization trail's fix acts in the
+    management account, whichever member account failed)."""
+    return str(params.get("account_id") or result.account)
+
+
+def _action(responder: Responder, it: FixItem) -> Any:
+    return ACTIONS.get(it.action).build(
+        responder.session(_acting(it.result, it.params), it.params["region"]), it.params
+    )
+
+
 def plan(responder: Responder, it: FixItem) -> FixItem:
     try:
-        act = ACTIONS.get(it.action).build(
-            responder.session(it.result.account, it.params["region"]), it.params
-        )
+        act = _action(responder, it)
         it.plan = act.plan().model_dump(mode="json")
     except Exception as exc:  # a fix that cannot be planned is reported on its row, the others go on
         it.plan = {"error": f"{type(exc).__name__}: {exc}", "changes": []}
@@ -98,9 +110,7 @@ def apply(responder: Responder, it: FixItem, approved_by: str | None = None) -> 
     if it.policy == "approval" and not approved_by:
         raise FixRefused(f"fixes in {it.tier} accounts need an approver (--approved-by)")
     try:
-        act = ACTIONS.get(it.action).build(
-            responder.session(it.result.account, it.params["region"]), it.params
-        )
+        act = _action(responder, it)
         res = act.apply()
         it.outcome = res.model_dump(mode="json") | {"approved_by": approved_by}
     except Exception as exc:  # recorded on the fix, never lost
@@ -114,15 +124,13 @@ def auto_allowed(home: Home, tier: str, account: str, check: str) -> bool:
     )
 
 
-def auto_fix(
-    home: Home, check: str, account: str, region: str, resource: str, message: str
-) -> dict[str, Any] | None:
+def auto_fix(home: Home, failed: Result) -> dict[str, Any] | None:
     """The continuous evaluation's fix of a new failure: applied where ``auto_fix`` allows, else planned."""
     responder = Responder.for_home(home)
-    it = item(home, responder, Result(check, "FAIL", account, region, resource, message))
+    it = item(home, responder, failed)
     if it is None:
         return None
-    if auto_allowed(home, it.tier, account, check):
+    if auto_allowed(home, it.tier, _acting(failed, it.params), failed.check):
         apply(responder, it, approved_by="policy:posture.auto_fix")
         return {"mode": "apply", **_summary(it)}
     plan(responder, it)

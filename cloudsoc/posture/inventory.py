@@ -80,6 +80,9 @@ class Inventory:
 
     def put(self, account: str, region: str, service: str, operation: str, key: str, value: Any) -> None:
         self._ops(account, region, service, operation)[key] = value
+        if self.errors:  # an answer replaces the failure of an earlier collection of the same call
+            ident = (account, region_of(service, region), service, operation, key)
+            self.errors = [e for e in self.errors if _ident(e) != ident]
 
     def fail(self, account: str, region: str, service: str, operation: str, key: str, code: str,
              message: str) -> None:  # fmt: skip

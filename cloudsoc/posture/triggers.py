@@ -49,7 +49,13 @@ _BY_SERVICE: dict[str, tuple[Key, tuple[str, ...]]] = {
     "guardduty": (_whole, ("DeleteDetector", "UpdateDetector", "CreateDetector")),
     "securityhub": (_whole, ("DisableSecurityHub", "EnableSecurityHub")),
     "kms": (_whole, ("DisableKeyRotation", "EnableKeyRotation", "ScheduleKeyDeletion", "CreateKey")),
-    "rds": (_whole, ("ModifyDBInstance", "CreateDBInstance", "ModifyDBSnapshotAttribute")),
+    "rds": (_whole, ("ModifyDBInstance", "CreateDBInstance", "DeleteDBInstance", "ModifyDBSnapshotAttribute",
+                     "CreateDBSnapshot")),
+    # CloudTrail names Lambda's calls with their API version
+    "lambda": (_whole, ("AddPermission20150331v2", "RemovePermission20150331v2", "CreateFunction20150331",
+                        "CreateFunctionUrlConfig20211031", "UpdateFunctionUrlConfig20211031")),
+    "secretsmanager": (_whole, ("RotateSecret", "CancelRotateSecret", "CreateSecret")),
+    "efs": (_whole, ("CreateFileSystem",)),
     "cloudwatch": (_whole, ("PutMetricFilter", "DeleteMetricFilter", "PutMetricAlarm", "DeleteAlarms")),
     "accessanalyzer": (_whole, ("CreateAnalyzer", "DeleteAnalyzer")),
 }  # fmt: skip

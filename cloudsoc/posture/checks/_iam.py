@@ -1,20 +1,14 @@
-"""What the IAM checks share: the collection time as "now", the credential report's dates, users."""
+"""What the IAM checks share: the credential report's dates, users."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from cloudsoc.core.timeutil import parse_time, utcnow
+from cloudsoc.core.timeutil import parse_time
 from cloudsoc.posture.check import CheckContext
 
 ROOT_ROW = "<root_account>"
-
-
-def now(ctx: CheckContext) -> datetime:
-    """Ages are measured from when the inventory was collected, so a stored scan judges the same later."""
-    started = ctx.inventory.started
-    return parse_time(started) if started else utcnow()
 
 
 def when(value: Any) -> datetime | None:
@@ -26,7 +20,7 @@ def when(value: Any) -> datetime | None:
 
 def age_days(ctx: CheckContext, value: Any) -> int | None:
     t = when(value)
-    return None if t is None else (now(ctx) - t).days
+    return None if t is None else (ctx.now - t).days
 
 
 def report_rows(ctx: CheckContext) -> list[dict[str, str]]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cloudsoc.posture.check import CheckContext, Result, check
-from cloudsoc.posture.checks._iam import now, when
+from cloudsoc.posture.checks._iam import when
 
 
 @check(title="No expired server certificate is stored in IAM", severity="medium", services=("iam",),
@@ -18,7 +18,7 @@ def run(ctx: CheckContext) -> Iterator[Result]:
 
     def judge(cert: dict[str, Any]) -> Result:
         expires = when(cert.get("Expiration"))
-        ok = expires is None or expires > now(ctx)
+        ok = expires is None or expires > ctx.now
         return ctx.verdict(ok, cert["Arn"], f"{cert['ServerCertificateName']} has not expired",
                            f"{cert['ServerCertificateName']} expired", Expiration=cert.get("Expiration"))  # fmt: skip
 
