@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
+from cloudsoc.cli.posture_reports import register as register_reports
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
@@ -210,3 +211,6 @@ def changes_cmd(home: HomeOpt = None, output: OutOpt = Output.table,
                [[r["at"], r["check_id"], r["account_id"], r["resource"], r["old_status"] or "", r["new_status"],
                  r["event_name"] or "", r["alert_id"] or "",
                  f"{r['fix']['mode']}: {r['fix']['status']}" if r["fix"] else ""] for r in rows])  # fmt: skip
+
+
+register_reports(posture_app)  # report, bundle, bundle-verify, import
