@@ -2,7 +2,9 @@
 work, an intruder with stolen CI/CD keys works through the kill chain, cloudsoc ingests the
 organization trail from the log archive, detects, and shows the alerts; then every technique in the
 library is detonated and checked, for the coverage summary, and a simulated benign day measures the
-noise. Embedded defaults; nothing to configure."""
+noise. Compliance posture is scanned before the attack, judged again on every change during it, and
+worked on at the end: drift fixed, an account remediated, reports and the audit bundle. Embedded
+defaults; nothing to configure."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from cloudsoc.cli.output import emit_table
 from cloudsoc.core.config import Home, load_settings
 from cloudsoc.core.severity import rank
 from cloudsoc.core.timeutil import utcnow
+from cloudsoc.demo_posture import baseline, compliance_day
 from cloudsoc.respond.evidence import Locker
 from cloudsoc.simulate.background import background
 from cloudsoc.simulate.campaign import revert_campaign, run_campaign
@@ -48,9 +51,11 @@ def main() -> None:
         state = sandbox.up()
         console.print(f"sandbox organization {state.org_id} at {state.endpoint}: "
                       + ", ".join(f"{n} {a}" for n, a in state.accounts.items()))  # fmt: skip
+        baseline(home)
         _intrusion(home)
         _coverage(home)
         _noise(home)
+        compliance_day(home)
     finally:
         sandbox.down()
     console.print(f"data kept in {home.root}; try: cloudsoc alerts list --home {home.root}")
@@ -62,9 +67,8 @@ def _intrusion(home: Home) -> None:
     done = background(regulars, 150)
     console.print(f"background activity: {sum(done.values())} actions by the accounts' regulars")
     topic, inbox = _notification_channel(home)
-    watch = Watch.for_sandbox(
-        home
-    )  # the live feed: collect, detect, incidents, playbooks, as the attack goes
+    # the live feed: collect, detect, judge changed resources, incidents, playbooks, as the attack goes
+    watch = Watch.for_sandbox(home, posture=True)
 
     def between() -> None:
         background(regulars, 40)

@@ -72,8 +72,10 @@ def posture_report(
             "--import-securityhub", help="with --format asff: import into each account's Security Hub"
         ),
     ] = False,
+    output: OutOpt = Output.table,
 ) -> None:
-    """A scan's compliance report: frameworks' scores, failing requirements, every result."""
+    """A scan's compliance report: frameworks' scores, failing requirements, every result. The report
+    goes to --out or stdout; with --out, ``--output json`` prints what was written and imported."""
     from cloudsoc.posture import asff, report, store
 
     if import_securityhub and fmt is not ReportFormat.asff:
@@ -82,6 +84,12 @@ def posture_report(
     with _errors(), _sql(h).connect() as conn:
         doc = report.build(conn, store.resolve(conn, scan), framework or None)
         body = report.render(doc, fmt.value)
+    written = {
+        "scan": doc["scan"]["id"],
+        "format": fmt.value,
+        "out": str(out) if out else None,
+        "bytes": len(body),
+    }
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(body)
@@ -95,12 +103,15 @@ def posture_report(
         responder = Responder.for_home(h)
         summary = asff.import_findings(asff.findings(doc), responder.session)
         console.print(f"Security Hub: {summary['imported']} imported, {len(summary['failed'])} failed")
+        written["securityhub"] = summary
         for f in summary["failed"]:
             console.print(
                 f"[red]refused[/] {f['account']} {f['region']} {f['Id']}: {f['ErrorCode']} {f['ErrorMessage']}"
             )
-        if summary["failed"]:
-            raise typer.Exit(1)
+    if output is Output.json and out:
+        emit_json(written)
+    if import_securityhub and written["securityhub"]["failed"]:
+        raise typer.Exit(1)
 
 
 def posture_bundle(
