@@ -121,3 +121,14 @@ def split_permissions(permissions: list[dict[str, str]]) -> tuple[list[str], lis
     groups = [p["Group"] for p in permissions if "Group" in p]
     users = [p["UserId"] for p in permissions if "UserId" in p]
     return groups, users
+
+
+def find_group(ec2: Any, group_id: str) -> dict[str, Any] | None:
+    """A security group as DescribeSecurityGroups gives it; None when it no longer exists."""
+    try:
+        groups: list[dict[str, Any]] = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+    return groups[0] if groups else None

@@ -177,3 +177,17 @@ class InlinePolicy(Action[P]):
                     raise
         else:
             self.put(before["policy"])
+
+
+def bucket_policy_state(s3: Any, bucket: str) -> dict[str, Any]:
+    """A bucket's policy text as an action records it: ``exists`` False when the bucket is gone, ``policy``
+    None when it has none."""
+    state: dict[str, Any] = {"bucket": bucket, "exists": True, "policy": None}
+    try:
+        state["policy"] = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    except ClientError as exc:
+        if is_not_found(exc, "NoSuchBucket"):
+            return state | {"exists": False}
+        if not is_not_found(exc, "NoSuchBucketPolicy"):
+            raise
+    return state

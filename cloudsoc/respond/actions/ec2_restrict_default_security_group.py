@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from cloudsoc.aws.api import error_code
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
 from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._ec2 import find_group
 
 RANGE_LISTS = ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds")
 PAIR_FIELDS = ("GroupId", "UserId", "VpcId", "VpcPeeringConnectionId", "Description")  # what Authorize takes
@@ -65,12 +66,9 @@ class RestrictDefaultSecurityGroup(Action[RestrictDefaultSecurityGroupParams]):
 
     def read(self) -> dict[str, Any]:
         gid = self.params.group_id
-        try:
-            group = self.client("ec2").describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]
-        except ClientError as exc:
-            if is_not_found(exc):
-                return {"group_id": gid, "exists": False, "ingress": [], "egress": []}
-            raise
+        group = find_group(self.client("ec2"), gid)
+        if group is None:
+            return {"group_id": gid, "exists": False, "ingress": [], "egress": []}
         return {"group_id": gid, "exists": True, "name": group["GroupName"], "vpc_id": group.get("VpcId", ""),
                 "ingress": single_rules(group.get("IpPermissions", [])),
                 "egress": single_rules(group.get("IpPermissionsEgress", []))}  # fmt: skip

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from cloudsoc.aws.api import error_code
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
 from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._ec2 import find_group
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
@@ -85,12 +86,9 @@ class RevokeOpenIngress(Action[RevokeOpenIngressParams]):
 
     def read(self) -> dict[str, Any]:
         gid = self.params.group_id
-        try:
-            group = self.client("ec2").describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]
-        except ClientError as exc:
-            if is_not_found(exc):
-                return {"group_id": gid, "exists": False, "ingress": []}
-            raise
+        group = find_group(self.client("ec2"), gid)
+        if group is None:
+            return {"group_id": gid, "exists": False, "ingress": []}
         return {"group_id": gid, "exists": True, "vpc_id": group.get("VpcId", ""),
                 "ingress": group.get("IpPermissions", [])}  # fmt: skip
 

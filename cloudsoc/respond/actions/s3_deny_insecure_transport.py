@@ -12,11 +12,8 @@ import json
 from fnmatch import fnmatchcase
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._aws import is_not_found
-from cloudsoc.respond.actions._policy import as_list, statements
+from cloudsoc.respond.actions._policy import as_list, bucket_policy_state, statements
 
 SID = "DenyInsecureTransport"
 
@@ -74,15 +71,7 @@ class DenyInsecureTransport(Action[DenyInsecureTransportParams]):
     params_model = DenyInsecureTransportParams
 
     def read(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"bucket": self.params.bucket, "exists": True, "policy": None}
-        try:
-            state["policy"] = self.client("s3").get_bucket_policy(Bucket=self.params.bucket)["Policy"]
-        except ClientError as exc:
-            if is_not_found(exc, "NoSuchBucket"):
-                return state | {"exists": False}
-            if not is_not_found(exc, "NoSuchBucketPolicy"):
-                raise
-        return state
+        return bucket_policy_state(self.client("s3"), self.params.bucket)
 
     def _document(self, text: str | None) -> dict[str, Any]:
         if text is None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._aws import is_not_found
-from cloudsoc.respond.actions._policy import exposure, label, statements
+from cloudsoc.respond.actions._policy import bucket_policy_state, exposure, label, statements
 
 
 class RemovePublicPolicyParams(ActionParams):
@@ -30,15 +27,7 @@ class RemovePublicPolicy(Action[RemovePublicPolicyParams]):
     params_model = RemovePublicPolicyParams
 
     def read(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"bucket": self.params.bucket, "exists": True, "policy": None}
-        try:
-            state["policy"] = self.client("s3").get_bucket_policy(Bucket=self.params.bucket)["Policy"]
-        except ClientError as exc:
-            if is_not_found(exc, "NoSuchBucket"):
-                return state | {"exists": False}
-            if not is_not_found(exc, "NoSuchBucketPolicy"):
-                raise
-        return state
+        return bucket_policy_state(self.client("s3"), self.params.bucket)
 
     def _document(self, text: str) -> dict[str, Any]:
         try:
