@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import Action, ActionParams
+from cloudsoc.respond.action import Action, ActionError, ActionParams
 from cloudsoc.respond.actions._aws import is_not_found
 
 P = TypeVar("P", bound=ActionParams)
@@ -191,3 +191,17 @@ def bucket_policy_state(s3: Any, bucket: str) -> dict[str, Any]:
         if not is_not_found(exc, "NoSuchBucketPolicy"):
             raise
     return state
+
+
+def bucket_policy_document(bucket: str, text: str | None) -> dict[str, Any]:
+    """A bucket policy's text as a document (an empty one when there is none); ActionError when it is
+    not a JSON object."""
+    if text is None:
+        return {"Version": "2012-10-17", "Statement": []}
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise ActionError(f"bucket {bucket}: its policy is not JSON ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise ActionError(f"bucket {bucket}: its policy is not a JSON object")
+    return doc

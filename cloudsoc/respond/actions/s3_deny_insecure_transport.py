@@ -12,8 +12,8 @@ import json
 from fnmatch import fnmatchcase
 from typing import Any
 
-from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._policy import as_list, bucket_policy_state, statements
+from cloudsoc.respond.action import Action, ActionParams, action
+from cloudsoc.respond.actions._policy import as_list, bucket_policy_document, bucket_policy_state, statements
 
 SID = "DenyInsecureTransport"
 
@@ -74,15 +74,7 @@ class DenyInsecureTransport(Action[DenyInsecureTransportParams]):
         return bucket_policy_state(self.client("s3"), self.params.bucket)
 
     def _document(self, text: str | None) -> dict[str, Any]:
-        if text is None:
-            return {"Version": "2012-10-17", "Statement": []}
-        try:
-            doc = json.loads(text)
-        except ValueError as exc:
-            raise ActionError(f"bucket {self.params.bucket}: its policy is not JSON ({exc})") from exc
-        if not isinstance(doc, dict):
-            raise ActionError(f"bucket {self.params.bucket}: its policy is not a JSON object")
-        return doc
+        return bucket_policy_document(self.params.bucket, text)
 
     def changes(self, state: dict[str, Any]) -> list[str]:
         if not state["exists"]:

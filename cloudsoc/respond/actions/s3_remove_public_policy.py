@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._policy import bucket_policy_state, exposure, label, statements
+from cloudsoc.respond.action import Action, ActionParams, action
+from cloudsoc.respond.actions._policy import (
+    bucket_policy_document,
+    bucket_policy_state,
+    exposure,
+    label,
+    statements,
+)
 
 
 class RemovePublicPolicyParams(ActionParams):
@@ -29,14 +35,8 @@ class RemovePublicPolicy(Action[RemovePublicPolicyParams]):
     def read(self) -> dict[str, Any]:
         return bucket_policy_state(self.client("s3"), self.params.bucket)
 
-    def _document(self, text: str) -> dict[str, Any]:
-        try:
-            doc = json.loads(text)
-        except ValueError as exc:
-            raise ActionError(f"bucket {self.params.bucket}: its policy is not JSON ({exc})") from exc
-        if not isinstance(doc, dict):
-            raise ActionError(f"bucket {self.params.bucket}: its policy is not a JSON object")
-        return doc
+    def _document(self, text: str | None) -> dict[str, Any]:
+        return bucket_policy_document(self.params.bucket, text)
 
     def _split(self, text: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
         """The document, the statements it keeps, and in words the ones it loses."""
