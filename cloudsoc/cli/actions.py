@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from cloudsoc.cli.output import HomeOpt, OutOpt, Output, emit_json, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, emit, emit_json
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
@@ -43,10 +43,7 @@ def actions_list(output: OutOpt = Output.table) -> None:
          "params": [f for f in cls.params_model.model_fields if f not in base]}
         for name, cls in ACTIONS.items()
     ]  # fmt: skip
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table(f"{len(rows)} actions", ["name", "params", "reversible", "changes AWS", "permissions", "summary"],
+    emit(output, rows, f"{len(rows)} actions", ["name", "params", "reversible", "changes AWS", "permissions", "summary"],
                [[r["name"], " ".join(r["params"]), r["reversible"], r["changes_aws"], " ".join(r["permissions"]),
                  r["summary"]] for r in rows])  # fmt: skip
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit, emit_json
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
@@ -38,10 +38,7 @@ def _actor(actor: str | None) -> str:
 def evidence_list(incident: IncidentArg, home: HomeOpt = None, output: OutOpt = Output.table) -> None:
     """The artifacts of an incident."""
     arts = _locker(home).artifacts(incident)
-    if output is Output.json:
-        emit_json([a.model_dump(mode="json") for a in arts])
-        return
-    emit_table(f"incident {incident}: {len(arts)} artifacts", ["seq", "kind", "name", "sha256", "bytes", "added", "by"],
+    emit(output, [a.model_dump(mode="json") for a in arts], f"incident {incident}: {len(arts)} artifacts", ["seq", "kind", "name", "sha256", "bytes", "added", "by"],
                [[a.seq, a.kind, a.name, a.sha256[:16], a.size, a.at.isoformat(timespec="seconds"), a.actor]
                 for a in arts])  # fmt: skip
 
@@ -50,10 +47,7 @@ def evidence_list(incident: IncidentArg, home: HomeOpt = None, output: OutOpt = 
 def evidence_custody(incident: IncidentArg, home: HomeOpt = None, output: OutOpt = Output.table) -> None:
     """The chain of custody of an incident: who added, read or exported what, when and why."""
     entries = _locker(home).custody(incident)
-    if output is Output.json:
-        emit_json([e.model_dump(mode="json") for e in entries])
-        return
-    emit_table(f"incident {incident}: custody", ["seq", "op", "kind", "name", "at", "actor", "reason"],
+    emit(output, [e.model_dump(mode="json") for e in entries], f"incident {incident}: custody", ["seq", "op", "kind", "name", "at", "actor", "reason"],
                [[e.seq, e.op, e.kind, e.name, e.at.isoformat(timespec="seconds"), e.actor, e.reason]
                 for e in entries])  # fmt: skip
 

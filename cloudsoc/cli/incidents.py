@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit, emit_json, emit_table
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
@@ -59,10 +59,7 @@ def incidents_list(
     with _sql(h).connect() as conn:
         rows = [_public(r, h) for r in incidents.list_rows(conn, status=None if status == "all" else status,
                                                            severity=severity, limit=limit)]  # fmt: skip
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table(f"{len(rows)} incidents", ["id", "severity", "status", "title", "account", "assignee", "sla", "mttd s"],
+    emit(output, rows, f"{len(rows)} incidents", ["id", "severity", "status", "title", "account", "assignee", "sla", "mttd s"],
                [[r["id"], r["severity"], r["status"], r["title"], r["account_id"], r["assignee"] or "",
                  _breaches(r), r["measures"]["mttd"]] for r in rows])  # fmt: skip
 

@@ -13,7 +13,7 @@ from cloudsoc.cli.actions import actions_app
 from cloudsoc.cli.evidence import evidence_app
 from cloudsoc.cli.incidents import incidents_app
 from cloudsoc.cli.notify import notify_app
-from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_json_line, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit, emit_json, emit_json_line, emit_table
 from cloudsoc.cli.playbooks import playbooks_app
 from cloudsoc.cli.posture import posture_app
 from cloudsoc.cli.simulate import sandbox_app, simulate_app, validate
@@ -214,10 +214,7 @@ def hunt_cmd(
         cur = con.execute(sql)
         cols = [d[0] for d in cur.description]
         rows = cur.fetchall()
-        if output is Output.json:
-            emit_json([dict(zip(cols, r, strict=True)) for r in rows])
-        else:
-            emit_table("hunt", cols, rows)
+        emit(output, [dict(zip(cols, r, strict=True)) for r in rows], "hunt", cols, rows)
         return
     if not rule:
         raise typer.BadParameter("give --rule or --sql")
@@ -228,10 +225,7 @@ def hunt_cmd(
              "event_ids": m.event_ids} for m in matches]  # fmt: skip
     if store:
         store_matches(h, matches)
-    if output is Output.json:
-        emit_json(data)
-    else:
-        emit_table(f"hunt: {len(data)} matches", ["rule", "severity", "first seen", "account", "principal", "events"],
+    emit(output, data, f"hunt: {len(data)} matches", ["rule", "severity", "first seen", "account", "principal", "events"],
                    [[d["rule_id"], d["severity"], d["first_seen"], d["account_id"], d["principal"],
                      len(d["event_ids"])] for d in data])  # type: ignore[arg-type]  # fmt: skip
 
@@ -262,10 +256,7 @@ def alerts_list(
     with db.connect(h.database_url).connect() as conn:
         rows = alert_store.list_alerts(conn, status=None if status == "all" else status, severity=severity,
                                        rule=rule, limit=limit)  # fmt: skip
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table(f"{len(rows)} alerts", ["id", "severity", "rule", "title", "account", "principal", "count", "last seen"],
+    emit(output, rows, f"{len(rows)} alerts", ["id", "severity", "rule", "title", "account", "principal", "count", "last seen"],
                [[r["id"], r["severity"], r["rule_id"], r["title"], r["account_id"], r["principal"], r["count"],
                  r["last_seen"]] for r in rows])  # fmt: skip
 
@@ -282,10 +273,7 @@ def alerts_show(alert_id: int, home: HomeOpt = None, output: OutOpt = Output.tab
     if row is None:
         console.print(f"[red]no alert {alert_id}[/]")
         raise typer.Exit(1)
-    if output is Output.json:
-        emit_json(row)
-        return
-    emit_table(f"alert {alert_id}", ["field", "value"], [[k, v] for k, v in row.items()])
+    emit(output, row, f"alert {alert_id}", ["field", "value"], [[k, v] for k, v in row.items()])
 
 
 @rules_app.command("list")
@@ -298,10 +286,7 @@ def rules_list(home: HomeOpt = None, output: OutOpt = Output.table, rules: Rules
                    "attack": r.attack, "alert": r.alert, "tests": len(r.tests), "path": r.path} for r in rs.rules],
         "errors": [{"path": e.path, "line": e.line, "reason": e.reason} for e in rs.errors],
     }  # fmt: skip
-    if output is Output.json:
-        emit_json(data)
-        return
-    emit_table(f"{len(rs.rules)} rules", ["id", "kind", "severity", "attack", "tests"],
+    emit(output, data, f"{len(rs.rules)} rules", ["id", "kind", "severity", "attack", "tests"],
                [[r.id, r.kind, r.severity, " ".join(r.attack), len(r.tests)] for r in rs.rules])  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit, emit_json, emit_table
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
@@ -80,10 +80,7 @@ def outbox_list(
     h = Home.open(home)
     with db.connect(h.database_url).connect() as conn:
         rows = outbox.listing(conn, status, limit)
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table(f"{len(rows)} messages", ["id", "channel", "event", "incident", "status", "attempts", "next attempt",
+    emit(output, rows, f"{len(rows)} messages", ["id", "channel", "event", "incident", "status", "attempts", "next attempt",
                "ref", "error"], [[r["id"], r["channel"], r["event"], r["incident_id"], r["status"], r["attempts"],
                r["next_attempt_at"] if r["status"] in ("pending", "failed") else "", r["external_ref"],
                (r["last_error"] or "")[:120]] for r in rows])  # fmt: skip
@@ -96,10 +93,7 @@ def deliver(home: HomeOpt = None, output: OutOpt = Output.table) -> None:
 
     h, n = _open(home)
     report = n.deliver_due(db.connect(h.database_url)).to_dict()
-    if output is Output.json:
-        emit_json(report)
-        return
-    emit_table("delivery", ["sent", "failed (will retry)", "dead", "deferred"],
+    emit(output, report, "delivery", ["sent", "failed (will retry)", "dead", "deferred"],
                [[len(report["sent"]), len(report["failed"]), len(report["dead"]), len(report["deferred"])]])  # fmt: skip
 
 

@@ -52,3 +52,13 @@ def emit_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     for r in rows:
         table.add_row(*("" if v is None else str(v) for v in r))
     Console().print(table)
+
+
+def emit(
+    output: Output, data: Any, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """``data`` as JSON, or ``rows`` as a table: the two faces of one command's answer."""
+    if output is Output.json:
+        emit_json(data)
+    else:
+        emit_table(title, columns, rows)

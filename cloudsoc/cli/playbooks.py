@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit, emit_json, emit_table
 from cloudsoc.core.config import Home
 
 if TYPE_CHECKING:
@@ -75,10 +75,7 @@ def playbooks_list(home: HomeOpt = None, output: OutOpt = Output.table) -> None:
     found = _load(Home.open(home))
     rows = [{"name": p.name, "comment": p.comment, "file": p.file, "hash": p.content_hash,
              "trigger": p.trigger.model_dump(exclude_defaults=True) if p.trigger else None} for p in found]  # fmt: skip
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table(f"{len(rows)} playbooks", ["name", "trigger", "what it does"],
+    emit(output, rows, f"{len(rows)} playbooks", ["name", "trigger", "what it does"],
                [[r["name"], json.dumps(r["trigger"]), r["comment"]] for r in rows])  # fmt: skip
 
 
@@ -182,10 +179,7 @@ def playbooks_executions(
 ) -> None:
     """Executions, the newest first."""
     rows = [e.model_dump(mode="json") for e in _engine(Home.open(home)).executions(status)]
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table(f"{len(rows)} executions", ["id", "playbook", "incident", "status", "at", "until"],
+    emit(output, rows, f"{len(rows)} executions", ["id", "playbook", "incident", "status", "at", "until"],
                [[r["id"], r["playbook"], r["incident_id"], r["status"], ", ".join(r["current"]), r["wake_at"]]
                 for r in rows])  # fmt: skip
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit, emit_json, emit_table
 from cloudsoc.core.config import Home
 
 sandbox_app = typer.Typer(help="The local sandbox AWS organization.", no_args_is_help=True)
@@ -81,10 +81,7 @@ def simulate_list(output: OutOpt = Output.table) -> None:
 
     rows = [{"id": tid, "tactic": t.tactic, "title": t.title, "attack": list(t.attack), "expects": list(t.expects),
              "synthetic": list(t.synthetic)} for tid, t in TECHNIQUES.items()]  # fmt: skip
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table(f"{len(rows)} techniques", ["id", "ATT&CK", "expected detections"],
+    emit(output, rows, f"{len(rows)} techniques", ["id", "ATT&CK", "expected detections"],
                [[r["id"], " ".join(r["attack"]), " ".join(r["expects"])] for r in rows])  # fmt: skip
 
 
@@ -100,10 +97,7 @@ def simulate_run(
 
     runner = Runner(Home.open(home))
     results = [runner.run(t, account).to_dict() for t in technique]
-    if output is Output.json:
-        emit_json(results)
-        return
-    emit_table("detonated", ["technique", "run id", "events", "synthetic", "failed calls", "seconds"],
+    emit(output, results, "detonated", ["technique", "run id", "events", "synthetic", "failed calls", "seconds"],
                [[r["technique"], r["run_id"], r["events"], r["synthetic"], r["failed_calls"], r["seconds"]]
                 for r in results])  # fmt: skip
 
@@ -136,10 +130,7 @@ def simulate_background(
 
     runner = Runner(Home.open(home))
     done = background([runner.context(a) for a in account or ["prod", "dev"]], actions, rate)
-    if output is Output.json:
-        emit_json(dict(done))
-        return
-    emit_table("background activity", ["persona", "actions"], sorted(done.items()))
+    emit(output, dict(done), "background activity", ["persona", "actions"], sorted(done.items()))
 
 
 def validate(
@@ -178,10 +169,7 @@ def validate(
         navigator.write_text(json.dumps(navigator_layer(result.results), indent=1))
     if heatmap:
         heatmap.write_text(heatmap_svg(result.results))
-    if output is Output.json:
-        emit_json(result.to_dict())
-    else:
-        emit_table(f"{result.detected}/{len(result.results)} techniques detected",
+    emit(output, result.to_dict(), f"{result.detected}/{len(result.results)} techniques detected",
                    ["technique", "detected", "rules", "seconds to detect", "noise alerts"],
                    [[r.technique, "yes" if r.detected else "NO", ", ".join(r.fired) or r.error or "",
                      r.seconds_to_detect, sum(r.noise.values())] for r in result.results])  # fmt: skip
@@ -198,9 +186,6 @@ def simulate_noise(
     from cloudsoc.simulate.noise import noise_day
 
     report = noise_day(Home.open(home), events)
-    if output is Output.json:
-        emit_json({"events": report.events, "by_severity": report.by_severity, "by_rule": report.by_rule})
-    else:
-        emit_table(f"noise over {report.events:,} benign events", ["severity rule", "alerts"],
+    emit(output, {"events": report.events, "by_severity": report.by_severity, "by_rule": report.by_rule}, f"noise over {report.events:,} benign events", ["severity rule", "alerts"],
                    sorted(report.by_rule.items()))  # fmt: skip
     raise typer.Exit(1 if report.loud else 0)
