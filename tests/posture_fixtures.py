@@ -6,6 +6,7 @@ from typing import Any
 
 from cloudsoc.posture.check import CHECKS, Result, run_check
 from cloudsoc.posture.inventory import GLOBAL, Inventory
+from cloudsoc.respond.action import ACTIONS
 
 ACCOUNT = "123456789012"
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -40,3 +41,13 @@ def run(check_id: str, inv: Inventory, *, account: str = ACCOUNT, region: str | 
 def statuses(results: list[Result]) -> dict[str, str]:
     """resource -> status (the last result for each resource)."""
     return {r.resource: r.status for r in results}
+
+
+def fix_of(result: Result) -> tuple[str, dict[str, Any]]:
+    """The name and parameters of the fix of a result's check; the action accepts the parameters."""
+    spec = CHECKS.get(result.check)
+    assert spec.fix and spec.fix_params is not None
+    params = spec.fix_params(result)
+    assert params is not None
+    ACTIONS.get(spec.fix).params_model.model_validate(params)
+    return spec.fix, params

@@ -8,8 +8,7 @@ from typing import Any
 
 from cloudsoc.posture.check import CHECKS
 from cloudsoc.posture.inventory import GLOBAL, Inventory
-from cloudsoc.respond.action import ACTIONS
-from tests.posture_fixtures import ACCOUNT, inventory, run, statuses
+from tests.posture_fixtures import ACCOUNT, fix_of, inventory, run, statuses
 
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
 # The fixtures' collection time is 2026-11-21T00:00:00Z; ages are counted from it.
@@ -116,6 +115,12 @@ def test_root_not_used_recently() -> None:
     assert run("iam_root_not_used_recently", iam(report(quiet)))[0].status == "PASS"
 
 
+def test_root_use_unknown_without_a_credential_report_is_error() -> None:
+    failed = iam(summary(), errors=[(GLOBAL, "iam", "GetCredentialReport", "", "ReportInProgress")])
+    [result] = run("iam_root_not_used_recently", failed)
+    assert result.status == "ERROR" and result.evidence["permission"] == "iam:GetCredentialReport"
+
+
 # -- password policy ----------------------------------------------------------------------------
 def policy(**settings: Any) -> Inventory:
     return iam({"GetAccountPasswordPolicy": {"": {"PasswordPolicy": {
@@ -123,6 +128,8 @@ def policy(**settings: Any) -> Inventory:
 
 
 NO_POLICY = iam({"GetAccountPasswordPolicy": {"": None}})
+PASSWORD_POLICY_CHECKS = ("iam_password_policy_reuse", "iam_password_policy_complexity", "iam_password_policy_expiry",
+                          "iam_password_policy_min_length")  # fmt: skip
 
 
 def test_password_reuse() -> None:
@@ -154,13 +161,23 @@ def test_password_expiry() -> None:
 
 
 def test_password_policy_fix_sets_the_whole_policy() -> None:
-    for cid in ("iam_password_policy_reuse", "iam_password_policy_complexity", "iam_password_policy_expiry"):
-        spec = CHECKS.get(cid)
+    for cid in PASSWORD_POLICY_CHECKS:
         [result] = run(cid, NO_POLICY)
-        assert spec.fix == "iam.set_password_policy" and spec.fix_params is not None
-        assert spec.fix_params(result) == {"account_id": ACCOUNT, "region": "us-east-1"}
-        if spec.fix in ACTIONS.names():
-            ACTIONS.get(spec.fix).params_model.model_validate(spec.fix_params(result))
+        assert fix_of(result) == ("iam.set_password_policy", {"account_id": ACCOUNT, "region": "us-east-1"})
+
+
+def test_no_password_policy_fails_every_policy_check_and_an_unread_one_is_error() -> None:
+    for cid in PASSWORD_POLICY_CHECKS:
+        [result] = run(cid, NO_POLICY)
+        assert (result.status, result.resource, result.message) == (
+            "FAIL",
+            ROOT,
+            "the account has no password policy",
+        )
+        assert result.evidence == {"policy": None}
+        denied = iam({}, errors=[(GLOBAL, "iam", "GetAccountPasswordPolicy", "", "AccessDenied")])
+        [error] = run(cid, denied)
+        assert error.status == "ERROR" and error.evidence["permission"] == "iam:GetAccountPasswordPolicy"
 
 
 # -- users --------------------------------------------------------------------------------------

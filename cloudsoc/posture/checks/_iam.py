@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from cloudsoc.core.timeutil import parse_time
-from cloudsoc.posture.check import CheckContext
+from cloudsoc.posture.check import CheckContext, Result
 
 ROOT_ROW = "<root_account>"
 
@@ -29,10 +30,11 @@ def report_rows(ctx: CheckContext) -> list[dict[str, str]]:
     return rows
 
 
-def root_row(ctx: CheckContext) -> dict[str, str] | None:
-    """The credential report's root row, when a report was collected and has one (not every endpoint
-    writes it); a failed report is not read, so checks that can decide from the summary still do."""
-    if "" not in ctx.keys("iam", "GetCredentialReport"):
+def root_row(ctx: CheckContext, *, optional: bool = False) -> dict[str, str] | None:
+    """The credential report's root row (``None`` where the report has none: not every endpoint writes
+    it). Raises MissingData when the report was not collected, unless ``optional``: a check that can
+    decide from the account summary alone then reads no row."""
+    if optional and "" not in ctx.keys("iam", "GetCredentialReport"):
         return None
     return next((r for r in report_rows(ctx) if r.get("user") == ROOT_ROW), None)
 
@@ -55,6 +57,16 @@ def password_policy(ctx: CheckContext) -> dict[str, Any] | None:
     """The account password policy; ``None`` when the account has none (IAM's defaults apply)."""
     answer = ctx.get("iam", "GetAccountPasswordPolicy")
     return None if answer is None else dict(answer["PasswordPolicy"])
+
+
+def judge_password_policy(ctx: CheckContext, judge: Callable[[dict[str, Any]], Result]) -> Iterator[Result]:
+    """``judge``'s result on the account password policy; an account without one is FAIL (IAM's
+    defaults meet none of the policy checks)."""
+    policy = password_policy(ctx)
+    if policy is None:
+        yield ctx.failed(ctx.account_arn, "the account has no password policy", policy=None)
+    else:
+        yield judge(policy)
 
 
 def policy_fix(result: Any) -> dict[str, Any]:

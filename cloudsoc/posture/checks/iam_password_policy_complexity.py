@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from cloudsoc.posture.check import CheckContext, Result, check
-from cloudsoc.posture.checks._iam import password_policy, policy_fix
+from cloudsoc.posture.checks._iam import judge_password_policy, policy_fix
 
 REQUIRED = ("RequireUppercaseCharacters", "RequireLowercaseCharacters", "RequireNumbers", "RequireSymbols")
 
@@ -15,11 +16,11 @@ REQUIRED = ("RequireUppercaseCharacters", "RequireLowercaseCharacters", "Require
        fix="iam.set_password_policy", fix_params=policy_fix)  # fmt: skip
 def run(ctx: CheckContext) -> Iterator[Result]:
     """PASS when all four character classes are required; no policy is FAIL."""
-    policy = password_policy(ctx)
-    if policy is None:
-        yield ctx.failed(ctx.account_arn, "the account has no password policy", policy=None)
-        return
-    missing = [r for r in REQUIRED if policy.get(r) is not True]
-    yield ctx.verdict(not missing, ctx.account_arn, "passwords need every character class",
-                      f"passwords need not have: {', '.join(missing)}",
-                      required={r: bool(policy.get(r)) for r in REQUIRED})  # fmt: skip
+
+    def judge(policy: dict[str, Any]) -> Result:
+        missing = [r for r in REQUIRED if policy.get(r) is not True]
+        return ctx.verdict(not missing, ctx.account_arn, "passwords need every character class",
+                           f"passwords need not have: {', '.join(missing)}",
+                           required={r: bool(policy.get(r)) for r in REQUIRED})  # fmt: skip
+
+    yield from judge_password_policy(ctx, judge)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from cloudsoc.posture.check import CheckContext, Result, check
-from cloudsoc.posture.checks._iam import password_policy, policy_fix
+from cloudsoc.posture.checks._iam import judge_password_policy, policy_fix
 
 MAX_AGE = 90
 
@@ -16,12 +17,14 @@ MAX_AGE = 90
 def run(ctx: CheckContext) -> Iterator[Result]:
     """PASS when ``MaxPasswordAge`` is set and at most 90 days; no policy, or passwords that never
     expire, is FAIL."""
-    policy = password_policy(ctx)
-    if policy is None:
-        yield ctx.failed(ctx.account_arn, "the account has no password policy", policy=None)
-        return
-    age = policy.get("MaxPasswordAge")
-    ok = age is not None and 0 < int(age) <= MAX_AGE
-    bad = "passwords never expire" if age is None else f"passwords expire after {age} days, over {MAX_AGE}"
-    yield ctx.verdict(ok, ctx.account_arn, f"passwords expire after {age} days", bad, MaxPasswordAge=age,
-                      ExpirePasswords=policy.get("ExpirePasswords"))  # fmt: skip
+
+    def judge(policy: dict[str, Any]) -> Result:
+        age = policy.get("MaxPasswordAge")
+        ok = age is not None and 0 < int(age) <= MAX_AGE
+        bad = (
+            "passwords never expire" if age is None else f"passwords expire after {age} days, over {MAX_AGE}"
+        )
+        return ctx.verdict(ok, ctx.account_arn, f"passwords expire after {age} days", bad, MaxPasswordAge=age,
+                           ExpirePasswords=policy.get("ExpirePasswords"))  # fmt: skip
+
+    yield from judge_password_policy(ctx, judge)

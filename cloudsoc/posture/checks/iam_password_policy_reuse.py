@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from cloudsoc.posture.check import CheckContext, Result, check
-from cloudsoc.posture.checks._iam import password_policy, policy_fix
+from cloudsoc.posture.checks._iam import judge_password_policy, policy_fix
 
 REMEMBERED = 24
 
@@ -15,11 +16,11 @@ REMEMBERED = 24
        fix="iam.set_password_policy", fix_params=policy_fix)  # fmt: skip
 def run(ctx: CheckContext) -> Iterator[Result]:
     """PASS when ``PasswordReusePrevention`` is 24 or more; no policy, or no such setting, is FAIL."""
-    policy = password_policy(ctx)
-    if policy is None:
-        yield ctx.failed(ctx.account_arn, "the account has no password policy", policy=None)
-        return
-    reuse = int(policy.get("PasswordReusePrevention", 0))
-    yield ctx.verdict(reuse >= REMEMBERED, ctx.account_arn, f"the last {reuse} passwords cannot be reused",
-                      f"only the last {reuse} passwords cannot be reused, fewer than {REMEMBERED}",
-                      PasswordReusePrevention=reuse)  # fmt: skip
+
+    def judge(policy: dict[str, Any]) -> Result:
+        reuse = int(policy.get("PasswordReusePrevention", 0))
+        return ctx.verdict(reuse >= REMEMBERED, ctx.account_arn, f"the last {reuse} passwords cannot be reused",
+                           f"only the last {reuse} passwords cannot be reused, fewer than {REMEMBERED}",
+                           PasswordReusePrevention=reuse)  # fmt: skip
+
+    yield from judge_password_policy(ctx, judge)

@@ -14,7 +14,7 @@ def run(ctx: CheckContext) -> Iterator[Result]:
     """FAIL when IAM's account summary counts root access keys (``AccountAccessKeysPresent``) or the
     credential report's root row, where the report has one, shows an active key."""
     present = summary(ctx).get("AccountAccessKeysPresent")
-    row = root_row(ctx) or {}
+    row = root_row(ctx, optional=True) or {}
     active = [n for n in ("1", "2") if row.get(f"access_key_{n}_active") == "true"]
     yield ctx.verdict(present != 1 and not active, ctx.account_arn, "the root user has no access key",
                       "the root user has an access key", AccountAccessKeysPresent=present,

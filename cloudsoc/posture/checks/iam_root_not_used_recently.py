@@ -16,7 +16,7 @@ _USES = ("password_last_used", "access_key_1_last_used_date", "access_key_2_last
 def run(ctx: CheckContext) -> Iterator[Result]:
     """FAIL when the credential report's root row shows the root password or an access key used within
     90 days of the collection. Where the report has no root row or no date, the use is unknown: PASS,
-    with the evidence saying so."""
+    with the evidence saying so. A credential report that was not collected is ERROR."""
     row = root_row(ctx)
     if row is None:
         yield ctx.passed(ctx.account_arn, "no root use recorded (the credential report has no root row)",
