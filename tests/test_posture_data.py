@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudsoc.posture.check import CHECKS, Result
 from cloudsoc.posture.inventory import Inventory
-from cloudsoc.respond.action import ACTIONS
-from tests.posture_fixtures import ACCOUNT, inventory, run, statuses
+from tests.posture_fixtures import ACCOUNT, fix_of, inventory, run, statuses
 
 REGION = "us-east-1"
 
@@ -16,16 +14,6 @@ REGION = "us-east-1"
 def regional(service: str, ops: dict[str, dict[str, Any]],
              errors: list[tuple[str, str, str, str, str]] | None = None) -> Inventory:  # fmt: skip
     return inventory({REGION: {service: ops}}, errors=errors or [])
-
-
-def fix_of(result: Result) -> tuple[str, dict[str, Any]]:
-    """The fix's name and parameters; the action, once registered, accepts them."""
-    spec = CHECKS.get(result.check)
-    assert spec.fix and spec.fix_params
-    params = spec.fix_params(result)
-    if spec.fix in ACTIONS.names():
-        ACTIONS.get(spec.fix).params_model.model_validate(params)
-    return spec.fix, params
 
 
 # --- RDS instances ----------------------------------------------------------------------------------

@@ -7,8 +7,7 @@ from typing import Any
 
 from cloudsoc.posture.check import CHECKS, Result
 from cloudsoc.posture.inventory import Inventory
-from cloudsoc.respond.action import ACTIONS
-from tests.posture_fixtures import ACCOUNT, inventory, run, statuses
+from tests.posture_fixtures import ACCOUNT, fix_of, inventory, run, statuses
 
 REGION = "us-east-1"
 
@@ -22,13 +21,9 @@ def ec2_arn(kind: str, ident: str) -> str:
 
 
 def fix_params(check_id: str, result: Result) -> dict[str, Any]:
-    """The fix's parameters; the action, once registered, accepts them."""
-    spec = CHECKS.get(check_id)
-    assert spec.fix and spec.fix_params is not None
-    params = spec.fix_params(result)
-    if spec.fix in ACTIONS.names():
-        ACTIONS.get(spec.fix).params_model.model_validate(params)
-    return params
+    """The parameters of the fix of ``check_id``'s result; the action accepts them."""
+    assert result.check == check_id
+    return fix_of(result)[1]
 
 
 # -- instances ----------------------------------------------------------------------------------

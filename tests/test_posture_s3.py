@@ -9,8 +9,7 @@ import pytest
 
 from cloudsoc.posture.check import CHECKS, Result
 from cloudsoc.posture.inventory import GLOBAL, Inventory
-from cloudsoc.respond.action import ACTIONS
-from tests.posture_fixtures import ACCOUNT, inventory, run, statuses
+from tests.posture_fixtures import ACCOUNT, fix_of, inventory, run, statuses
 
 OWNER = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
 ALL_ON = {
@@ -69,16 +68,6 @@ def arn(bucket: str) -> str:
 def one(results: list[Result], bucket: str) -> Result:
     [found] = [r for r in results if r.resource == arn(bucket)]
     return found
-
-
-def fix_of(result: Result) -> tuple[str, dict[str, Any]]:
-    """The fix's name and parameters; the action, once registered, accepts them."""
-    spec = CHECKS.get(result.check)
-    assert spec.fix and spec.fix_params
-    params = spec.fix_params(result)
-    if spec.fix in ACTIONS.names():
-        ACTIONS.get(spec.fix).params_model.model_validate(params)
-    return spec.fix, params
 
 
 # --- account-level Block Public Access ----------------------------------------------------------------
