@@ -227,11 +227,16 @@ def test_s3_object_logging_with_basic_selectors() -> None:
     writes = basic({"ReadWriteType": "WriteOnly", "IncludeManagementEvents": False,
                     "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::"]}]})  # fmt: skip
     assert one("cloudtrail_s3_object_write_logging", _s3(writes)).status == "PASS"
-    assert one("cloudtrail_s3_object_read_logging", _s3(writes)).status == "FAIL"
+    no_reads = one("cloudtrail_s3_object_read_logging", _s3(writes))
+    assert no_reads.status == "FAIL" and no_reads.evidence["trails"] == [
+        {"trail": trail_arn(), "is_logging": True, "s3_object_reads": False}]  # fmt: skip
+    assert no_reads.message.startswith("no multi-region trail is logging S3 object-level read events")
     one_bucket = basic({**MANAGEMENT_ALL[0], "DataResources": [{"Type": "AWS::S3::Object",
                                                                 "Values": ["arn:aws:s3:::payroll/"]}]})  # fmt: skip
     assert one("cloudtrail_s3_object_write_logging", _s3(one_bucket)).status == "FAIL"
-    assert one("cloudtrail_s3_object_write_logging", _s3(both, logging=False)).status == "FAIL"
+    stopped = one("cloudtrail_s3_object_write_logging", _s3(both, logging=False))
+    assert stopped.status == "FAIL" and stopped.evidence["trails"] == [
+        {"trail": trail_arn(), "is_logging": False, "s3_object_writes": True}]  # fmt: skip
     assert one("cloudtrail_s3_object_read_logging", _s3(basic(*MANAGEMENT_ALL))).status == "FAIL"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from cloudsoc.posture.check import CheckContext, Result
@@ -159,6 +158,15 @@ def records_s3_objects(ctx: CheckContext, trail: Trail, read_only: bool) -> bool
     return any(_all_buckets_advanced(s, read_only) for s in advanced)
 
 
+def s3_object_logging(ctx: CheckContext, *, read_only: bool) -> Iterator[Result]:
+    """The account's verdict on S3 object-level read (``read_only``) or write logging of every bucket
+    by a multi-region trail that is logging."""
+    kind = "read" if read_only else "write"
+    return account_verdict(ctx, f"is logging S3 object-level {kind} events of every bucket",
+                           {"is_logging": is_logging,
+                            f"s3_object_{kind}s": lambda c, t: records_s3_objects(c, t, read_only)})  # fmt: skip
+
+
 def _all_buckets_basic(selector: dict[str, Any]) -> bool:
     return any(r.get("Type") == S3_OBJECT and ALL_BUCKETS & set(r.get("Values", []))
                for r in selector.get("DataResources", []))  # fmt: skip
@@ -190,11 +198,3 @@ def _fields(selector: dict[str, Any]) -> dict[str, dict[str, Any]]:
                  for k, vals in f.items() if k != "Field" and vals}  # fmt: skip
         out[str(f.get("Field"))] = conds
     return out
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An API time as the inventory holds it (ISO text), or None when it is empty."""
-    if not value:
-        return None
-    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from cloudsoc.core.timeutil import parse_time
 from cloudsoc.posture.check import CheckContext, Result, check
 from cloudsoc.posture.checks import _trails
 
@@ -32,12 +33,11 @@ def _judge(ctx: CheckContext, trail: _trails.Trail) -> Result:
                           f"account {trail.owner}, outside this inventory", region=trail.home,
                           CloudWatchLogsLogGroupArn=group)  # fmt: skip
     status = _trails.status(ctx, trail)
-    last = _trails.parse_time(status.get("LatestCloudWatchLogsDeliveryTime"))
-    now = _trails.parse_time(ctx.inventory.started)
-    recent = last is not None and (now is None or now - last <= RECENT)
+    last = status.get("LatestCloudWatchLogsDeliveryTime")
+    recent = bool(last) and ctx.now - parse_time(str(last)) <= RECENT
     return ctx.verdict(recent, trail.arn, f"trail {trail.name} delivers to {group}",
                        f"trail {trail.name} names {group} but has not delivered to it within a day",
                        region=trail.home, CloudWatchLogsLogGroupArn=group,
-                       LatestCloudWatchLogsDeliveryTime=status.get("LatestCloudWatchLogsDeliveryTime"),
+                       LatestCloudWatchLogsDeliveryTime=last,
                        LatestCloudWatchLogsDeliveryError=status.get("LatestCloudWatchLogsDeliveryError"),
                        **trail.where())  # fmt: skip

@@ -8,10 +8,6 @@ from cloudsoc.posture.check import CheckContext, Result, check
 from cloudsoc.posture.checks import _trails
 
 
-def _records(ctx: CheckContext, trail: _trails.Trail) -> bool:
-    return _trails.records_s3_objects(ctx, trail, read_only=True)
-
-
 @check(title="S3 object-level read events are logged by CloudTrail", severity="medium",
        services=("cloudtrail",), scope="account", resource_type="AWS::::Account")  # fmt: skip
 def run(ctx: CheckContext) -> Iterator[Result]:
@@ -21,5 +17,4 @@ def run(ctx: CheckContext) -> Iterator[Result]:
     (``arn:aws:s3`` or ``arn:aws:s3:::``), or an advanced selector on eventCategory Data and
     resources.type ``AWS::S3::Object`` whose readOnly condition takes in reads and that names no
     particular buckets, events or callers."""
-    yield from _trails.account_verdict(ctx, "is logging S3 object-level read events of every bucket",
-                                       {"is_logging": _trails.is_logging, "s3_object_reads": _records})  # fmt: skip
+    yield from _trails.s3_object_logging(ctx, read_only=True)
