@@ -18,6 +18,7 @@ from typing import Any
 from cloudsoc.posture.check import CheckContext, Result
 from cloudsoc.posture.checks import _trails
 from cloudsoc.posture.checks._filter_pattern import PatternError, parse
+from cloudsoc.posture.collectors.cloudwatch import is_topic
 
 SERVICES = ("cloudtrail", "cloudwatch", "logs", "sns")
 RESOURCE_TYPE = "AWS::Logs::MetricFilter"
@@ -112,7 +113,7 @@ def _alarmed(ctx: CheckContext, metric: tuple[Any, Any], where: dict[str, str], 
     answer = ctx.get("cloudwatch", "DescribeAlarms", **where) or {}
     for alarm in [a for a in answer.get("MetricAlarms", []) if metric in _watched(a)]:
         name = alarm.get("AlarmName")
-        topics = sorted(a for a in alarm.get("AlarmActions", []) if _is_topic(a)) if alarm.get(
+        topics = sorted(a for a in alarm.get("AlarmActions", []) if is_topic(a)) if alarm.get(
             "ActionsEnabled", True) else []  # fmt: skip
         if not topics:
             progress.reached("no_topic", metric=label, alarm=name, **found)
@@ -131,10 +132,6 @@ def _watched(alarm: dict[str, Any]) -> list[tuple[Any, Any]]:
         stat = (m.get("MetricStat") or {}).get("Metric") or {}
         out.append((stat.get("MetricName"), stat.get("Namespace")))
     return out
-
-
-def _is_topic(arn: str) -> bool:
-    return arn.startswith("arn:") and arn.split(":")[2:3] == ["sns"] and arn.count(":") >= 5
 
 
 def _subscribers(ctx: CheckContext, topic: str) -> list[str]:
