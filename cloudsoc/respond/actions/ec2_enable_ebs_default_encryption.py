@@ -8,12 +8,8 @@ from typing import Any
 from cloudsoc.respond.action import Action, ActionParams, action
 
 
-class EnableEbsDefaultEncryptionParams(ActionParams):
-    pass
-
-
 @action
-class EnableEbsDefaultEncryption(Action[EnableEbsDefaultEncryptionParams]):
+class EnableEbsDefaultEncryption(Action[ActionParams]):
     name = "ec2.enable_ebs_default_encryption"
     summary = (
         "Turn on EBS encryption by default in the account and region (new volumes only); "
@@ -21,7 +17,7 @@ class EnableEbsDefaultEncryption(Action[EnableEbsDefaultEncryptionParams]):
     )
     permissions = ("ec2:GetEbsEncryptionByDefault", "ec2:EnableEbsEncryptionByDefault")
     revert_permissions = ("ec2:GetEbsEncryptionByDefault", "ec2:DisableEbsEncryptionByDefault")
-    params_model = EnableEbsDefaultEncryptionParams
+    params_model = ActionParams
 
     def read(self) -> dict[str, Any]:
         enabled = self.client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"]

@@ -20,12 +20,8 @@ OPTIONS = ("HttpTokens", "HttpEndpoint", "HttpPutResponseHopLimit", "HttpProtoco
            "InstanceMetadataTags")  # fmt: skip
 
 
-class RequireImdsv2Params(InstanceParams):
-    pass
-
-
 @action
-class RequireImdsv2(Action[RequireImdsv2Params]):
+class RequireImdsv2(Action[InstanceParams]):
     name = "ec2.require_imdsv2"
     summary = (
         "Require session tokens (IMDSv2) on an instance's metadata service, its other metadata options "
@@ -33,7 +29,7 @@ class RequireImdsv2(Action[RequireImdsv2Params]):
     )
     permissions = ("ec2:DescribeInstances", "ec2:ModifyInstanceMetadataOptions")
     revert_permissions = permissions
-    params_model = RequireImdsv2Params
+    params_model = InstanceParams
 
     def read(self) -> dict[str, Any]:
         iid = self.params.instance_id

@@ -25,10 +25,6 @@ REQUIRED = ("RequireUppercaseCharacters", "RequireLowercaseCharacters", "Require
 SETTINGS = ("MinimumPasswordLength", "PasswordReusePrevention", "MaxPasswordAge", "HardExpiry", *REQUIRED)
 
 
-class SetPasswordPolicyParams(ActionParams):
-    pass
-
-
 def as_update(policy: dict[str, Any]) -> dict[str, Any]:
     """A policy as read, in the form UpdateAccountPasswordPolicy takes."""
     return {k: policy[k] for k in SETTINGS if k in policy}
@@ -48,7 +44,7 @@ def target(current: dict[str, Any] | None) -> dict[str, Any]:
 
 
 @action
-class SetPasswordPolicy(Action[SetPasswordPolicyParams]):
+class SetPasswordPolicy(Action[ActionParams]):
     name = "iam.set_password_policy"
     summary = (
         "Set an IAM account password policy meeting CIS (14+ characters, 24 remembered, upper/lower/"
@@ -58,7 +54,7 @@ class SetPasswordPolicy(Action[SetPasswordPolicyParams]):
     permissions = ("iam:GetAccountPasswordPolicy", "iam:UpdateAccountPasswordPolicy")
     revert_permissions = ("iam:GetAccountPasswordPolicy", "iam:UpdateAccountPasswordPolicy",
                           "iam:DeleteAccountPasswordPolicy")  # fmt: skip
-    params_model = SetPasswordPolicyParams
+    params_model = ActionParams
 
     def read(self) -> dict[str, Any]:
         try:
