@@ -97,6 +97,8 @@ def assert_done(action: Action[Any]) -> ActionResult:
     assert action.plan().changes == []
     result = action.apply()
     assert result.status == "already_done" and result.changes == [] and result.applied == {}
+    reverted = action.revert(result)
+    assert reverted.status == "reverted" and reverted.after == result.after
     return result
 
 
@@ -375,10 +377,14 @@ def test_restrict_default_security_group(env: Env) -> None:
         )
         with pytest.raises(ActionError, match="not a VPC's default"):
             env.act("ec2.restrict_default_security_group", group_id=other).plan()
+        emptied = env.act("ec2.restrict_default_security_group", group_id=gid)
+        applied = emptied.apply()  # and its VPC deleted before the revert
     finally:
         ec2.delete_security_group(GroupId=other)
         ec2.delete_vpc(VpcId=vpc)
     assert_done(env.act("ec2.restrict_default_security_group", group_id=gid))  # gone with its VPC
+    with pytest.raises(ActionError, match="no longer exists"):
+        emptied.revert(applied)
 
 
 # --- securityhub.enable_hub --------------------------------------------------------------------------
@@ -611,9 +617,13 @@ def test_disable_public_access(env: Env) -> None:
             lambda: env.act("rds.disable_public_access", account="prod", db_instance_id=db), view, False
         )
         assert view() is True
+        closed = env.act("rds.disable_public_access", account="prod", db_instance_id=db)
+        applied = closed.apply()  # and the database deleted before the revert
     finally:
         rds.delete_db_instance(DBInstanceIdentifier=db, SkipFinalSnapshot=True)
     assert_done(env.act("rds.disable_public_access", account="prod", db_instance_id=db))
+    with pytest.raises(ActionError, match="is gone"):
+        closed.revert(applied)
     # the landing zone's database is private already
     assert_done(env.act("rds.disable_public_access", account="prod",
                         db_instance_id=env.state.resources["prod"]["db_instance"]))  # fmt: skip

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from cloudsoc.respond.action import Action, ActionError, action
-from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.action import Action, action
+from cloudsoc.respond.actions._aws import gone_on_revert
 from cloudsoc.respond.actions._ec2 import InstanceParams, find_instance
 
 # The options ModifyInstanceMetadataOptions takes, as DescribeInstances reports them
@@ -54,14 +52,8 @@ class RequireImdsv2(Action[InstanceParams]):
         return {"options": state["options"] | {"HttpTokens": "required"}}
 
     def undo(self, before: dict[str, Any], applied: dict[str, Any]) -> None:
-        try:
+        with gone_on_revert(f"cannot restore metadata options: {before['instance_id']} is gone"):
             self._modify(before["options"])
-        except ClientError as exc:
-            if is_not_found(exc):
-                raise ActionError(
-                    f"cannot restore metadata options: {before['instance_id']} is gone"
-                ) from exc
-            raise
 
     def _modify(self, options: dict[str, Any]) -> None:
         self.client("ec2").modify_instance_metadata_options(InstanceId=self.params.instance_id, **options)

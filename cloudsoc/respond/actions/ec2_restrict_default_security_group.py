@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from cloudsoc.aws.api import error_code
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._aws import gone_on_revert
 from cloudsoc.respond.actions._ec2 import find_group
 
 RANGE_LISTS = ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds")
@@ -97,14 +97,12 @@ class RestrictDefaultSecurityGroup(Action[RestrictDefaultSecurityGroupParams]):
 
     def undo(self, before: dict[str, Any], applied: dict[str, Any]) -> None:
         ec2, gid = self.client("ec2"), before["group_id"]
-        for direction, authorize in (("ingress", ec2.authorize_security_group_ingress),
-                                     ("egress", ec2.authorize_security_group_egress)):  # fmt: skip
-            for rule in applied.get(direction, []):
-                try:
-                    authorize(GroupId=gid, IpPermissions=[rule])
-                except ClientError as exc:
-                    if error_code(exc) == "InvalidPermission.Duplicate":
-                        continue
-                    if is_not_found(exc):
-                        raise ActionError(f"cannot restore the rules of {gid}: it no longer exists") from exc
-                    raise
+        with gone_on_revert(f"cannot restore the rules of {gid}: it no longer exists"):
+            for direction, authorize in (("ingress", ec2.authorize_security_group_ingress),
+                                         ("egress", ec2.authorize_security_group_egress)):  # fmt: skip
+                for rule in applied.get(direction, []):
+                    try:
+                        authorize(GroupId=gid, IpPermissions=[rule])
+                    except ClientError as exc:
+                        if error_code(exc) != "InvalidPermission.Duplicate":  # put back meanwhile: fine
+                            raise

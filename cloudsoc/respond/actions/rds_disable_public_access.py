@@ -7,8 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.action import Action, ActionParams, action
+from cloudsoc.respond.actions._aws import gone_on_revert, is_not_found
 
 GONE = ("DBInstanceNotFound", "DBInstanceNotFoundFault")
 GONE_STATES = frozenset({"deleting", "deleted"})
@@ -52,14 +52,8 @@ class DisablePublicAccess(Action[DisablePublicAccessParams]):
     def undo(self, before: dict[str, Any], applied: dict[str, Any]) -> None:
         if not (applied.get("disabled") and before["public"]):
             return
-        try:
+        with gone_on_revert(f"cannot restore public access: {before['db_instance_id']} is gone", *GONE):
             self._modify(True)
-        except ClientError as exc:
-            if is_not_found(exc, *GONE):
-                raise ActionError(
-                    f"cannot restore public access: {before['db_instance_id']} is gone"
-                ) from exc
-            raise
 
     def _modify(self, public: bool) -> None:
         self.client("rds").modify_db_instance(
