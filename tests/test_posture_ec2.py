@@ -183,13 +183,29 @@ def test_sg_admin_ports_ipv4() -> None:
 
 
 def test_sg_admin_ports_ipv6() -> None:
-    results = by_group(run("ec2_sg_no_admin_ports_from_internet_ipv6", SG_CASES))
-    assert [g for g, s in results.items() if s == "FAIL"] == ["sg-range"]  # 3000-3400 takes in 3389
+    results = run("ec2_sg_no_admin_ports_from_internet_ipv6", SG_CASES)
+    assert [g for g, s in by_group(results).items() if s == "FAIL"] == ["sg-range"]  # 3000-3400 takes in 3389
+    [wide] = [r for r in results if r.status == "FAIL"]
+    assert wide.message == "administration ports are open to ::/0"
+    assert wide.evidence["open_ingress"] == [{"protocol": "tcp", "from_port": 3000, "to_port": 3400, "source": "::/0",
+                                              "ports": [3389]}]  # fmt: skip
+    assert fix_params("ec2_sg_no_admin_ports_from_internet_ipv6", wide) == {
+        "account_id": ACCOUNT, "region": REGION, "group_id": "sg-range", "ports": [22, 3389]}  # fmt: skip
 
 
 def test_sg_cifs() -> None:
-    results = by_group(run("ec2_sg_no_cifs_from_internet", SG_CASES))
-    assert sorted(g for g, s in results.items() if s == "FAIL") == ["sg-all", "sg-netbios6", "sg-smb"]
+    results = run("ec2_sg_no_cifs_from_internet", SG_CASES)
+    assert sorted(g for g, s in by_group(results).items() if s == "FAIL") == [
+        "sg-all",
+        "sg-netbios6",
+        "sg-smb",
+    ]
+    netbios = next(r for r in results if r.resource.endswith("sg-netbios6"))
+    assert netbios.message == "CIFS ports are open to the internet"
+    assert netbios.evidence["open_ingress"] == [{"protocol": "tcp", "from_port": 137, "to_port": 139, "source": "::/0",
+                                                 "ports": [139]}]  # fmt: skip
+    assert fix_params("ec2_sg_no_cifs_from_internet", netbios) == {
+        "account_id": ACCOUNT, "region": REGION, "group_id": "sg-netbios6", "ports": [139, 445]}  # fmt: skip
 
 
 def test_the_fix_revokes_only_what_reaches_the_failing_ports() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from cloudsoc.posture.check import CheckContext
+from cloudsoc.posture.check import CheckContext, Result
 
 ANYWHERE = {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}
 ADMIN_PORTS = (22, 3389)
@@ -63,6 +63,27 @@ def open_ports(permissions: list[dict[str, Any]], ports: Iterable[int], family: 
             found.append({"protocol": proto, "from_port": low, "to_port": high, "source": ANYWHERE[family],
                           "ports": hit})  # fmt: skip
     return found
+
+
+def open_groups(ctx: CheckContext, ports: Iterable[int], families: Iterable[str], what: str,
+                where: str) -> Iterator[Result]:  # fmt: skip
+    """Each security group's verdict: FAIL when an ingress permission from anywhere (``families``:
+    "ipv4", "ipv6") reaches any of ``ports``; ``what`` names the ports, ``where`` the sources."""
+    for group in security_groups(ctx):
+        found = [f for family in families for f in open_ports(group.get("IpPermissions", []), ports, family)]
+        yield ctx.verdict(not found, group_arn(ctx, group), f"no {what} port is open to {where}",
+                          f"{what} ports are open to {where}", group_name=group.get("GroupName"),
+                          open_ingress=found)  # fmt: skip
+
+
+def revoke_fix(ports: Iterable[int]) -> Callable[[Result], dict[str, Any]]:
+    """``fix_params`` of ``ec2.revoke_open_ingress``: the failing group's open ingress to ``ports``."""
+    wanted = list(ports)
+
+    def params(r: Result) -> dict[str, Any]:
+        return {"account_id": r.account, "region": r.region, "group_id": ident(r.resource), "ports": wanted}
+
+    return params
 
 
 def shared_accounts(permissions: list[dict[str, Any]]) -> list[str]:

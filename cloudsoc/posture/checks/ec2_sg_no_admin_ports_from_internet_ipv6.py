@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cloudsoc.posture.check import CheckContext, Result, check
-from cloudsoc.posture.checks._ec2 import ADMIN_PORTS, group_arn, ident, open_ports, security_groups
+from cloudsoc.posture.checks._ec2 import ADMIN_PORTS, open_groups, revoke_fix
 
 
 @check(title="No security group allows ingress from ::/0 to port 22 or 3389", severity="high",
        services=("ec2",), scope="region", resource_type="AWS::EC2::SecurityGroup", fix="ec2.revoke_open_ingress",
-       fix_params=lambda r: {"account_id": r.account, "region": r.region, "group_id": ident(r.resource),
-                             "ports": list(ADMIN_PORTS)})  # fmt: skip
+       fix_params=revoke_fix(ADMIN_PORTS))  # fmt: skip
 def run(ctx: CheckContext) -> Iterator[Result]:
     """A group with an ingress permission from ::/0 whose protocol and port range take in 22 or 3389
     (all protocols, "-1", takes in every port) is FAIL."""
-    for group in security_groups(ctx):
-        found = open_ports(group.get("IpPermissions", []), ADMIN_PORTS, "ipv6")
-        yield ctx.verdict(not found, group_arn(ctx, group), "no administration port is open to ::/0",
-                          "administration ports are open to ::/0", group_name=group.get("GroupName"),
-                          open_ingress=found)  # fmt: skip
+    yield from open_groups(ctx, ADMIN_PORTS, ("ipv6",), "administration", "::/0")
