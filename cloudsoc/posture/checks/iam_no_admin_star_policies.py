@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cloudsoc.posture.check import CheckContext, Result, check
+from cloudsoc.respond.actions._policy import as_list, statements
 
 _EVERYTHING = {"*", "*:*"}
 
@@ -20,15 +21,11 @@ def document(version: dict[str, Any]) -> dict[str, Any]:
     return dict(doc)
 
 
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def admin_statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Statements allowing every action on every resource."""
-    return [s for s in _listed(doc.get("Statement", []))
-            if s.get("Effect") == "Allow" and _EVERYTHING & set(_listed(s.get("Action", [])))
-            and "*" in _listed(s.get("Resource", []))]  # fmt: skip
+    return [s for s in statements(doc)
+            if s.get("Effect") == "Allow" and _EVERYTHING & set(as_list(s.get("Action")))
+            and "*" in as_list(s.get("Resource"))]  # fmt: skip
 
 
 @check(title="No customer-managed policy in use allows all actions on all resources", severity="high",
