@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudsoc.core.severity import normalize
+from cloudsoc.posture import ocsf
 
 if TYPE_CHECKING:
     import boto3
@@ -24,7 +25,9 @@ SCHEMA_VERSION = "2018-10-08"
 HOME_REGION = "us-east-1"
 BATCH = 100  # BatchImportFindings takes at most 100 findings per call
 _RANK = {"PASS": 0, "MANUAL": 1, "ERROR": 2, "FAIL": 3}
-COMPLIANCE_STATUS = {"PASS": "PASSED", "FAIL": "FAILED", "MANUAL": "WARNING", "ERROR": "NOT_AVAILABLE"}
+# Security Hub's Compliance.Status for each OCSF compliance status (the verdict is ocsf's)
+_ASFF_STATUS = {"Pass": "PASSED", "Warning": "WARNING", "Fail": "FAILED", "Unknown": "NOT_AVAILABLE"}
+COMPLIANCE_STATUS = {s: _ASFF_STATUS[name] for s, (_, name) in ocsf.COMPLIANCE_STATUS.items()}
 STANDARDS_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards"
 BEST_PRACTICE_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
 # Field limits of the ASFF (longer values are refused by the whole call).

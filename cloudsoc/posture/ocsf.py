@@ -8,16 +8,17 @@ Warning (a person must look), an ERROR is Unknown (it could not be judged; the m
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Any
 
 import cloudsoc
 from cloudsoc.core.severity import LEVELS, normalize
+from cloudsoc.core.timeutil import parse_time
 
 OCSF_VERSION = "1.1.0"
 CLASS_UID, CATEGORY_UID, ACTIVITY_CREATE = 2003, 2, 1
 TYPE_UID = CLASS_UID * 100 + ACTIVITY_CREATE  # 200301: Compliance Finding: Create
-# OCSF compliance.status_id: 0 Unknown, 1 Pass, 2 Warning, 3 Fail.
+# OCSF compliance.status_id: 0 Unknown, 1 Pass, 2 Warning, 3 Fail. The one place a cloudsoc status is
+# given a compliance verdict: the ASFF export names these in Security Hub's words.
 COMPLIANCE_STATUS: dict[str, tuple[int, str]] = {
     "PASS": (1, "Pass"), "MANUAL": (2, "Warning"), "FAIL": (3, "Fail"), "ERROR": (0, "Unknown"),
 }  # fmt: skip
@@ -82,11 +83,7 @@ def record(
 def records(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Every result of a report document (``report.build``) as an OCSF record."""
     standards = {f["framework"]: f["name"] for f in doc["frameworks"]}
-    time_ms = _millis(doc["scan"]["finished_at"])
+    time_ms = int(parse_time(doc["scan"]["finished_at"]).timestamp() * 1000)
     return [
         record(r, time_ms=time_ms, standards=standards, scan_id=doc["scan"]["id"]) for r in doc["results"]
     ]
-
-
-def _millis(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
