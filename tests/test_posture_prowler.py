@@ -82,16 +82,19 @@ def test_every_bad_record_is_named_and_the_rest_imported(engine: Engine, tmp_pat
         good | {"status_code": "MUTED"},
         good | {"cloud": {"provider": "aws"}},
         good | {"resources": [{"name": "no uid"}]},
+        good | {"resources": [{"name": "no uid"}, {"uid": "arn:aws:s3:::kept"}, "junk"]},  # one of three
     ]
     path = tmp_path / "p.json"
     path.write_bytes(orjson.dumps([good, *bad]))
     scan = _import(engine, path)
-    assert len(scan.results) == 1
+    assert [r.resource for r in scan.results] == [good["resources"][0]["uid"], "arn:aws:s3:::kept"]
     assert scan.problems == [
         "record 1: not a JSON object but str",
         "record 2: status_code 'MUTED' is not PASS, FAIL or MANUAL",
         "record 3: no cloud.account.uid",
         "record 4: no resources[].uid",
+        "record 5: resources[0] has no uid",
+        "record 5: resources[2] has no uid",
     ]
 
 

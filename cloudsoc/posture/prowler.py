@@ -4,8 +4,9 @@ Prowler writes a JSON array of OCSF Detection Findings. Each becomes one result 
 ``prowler:<metadata.event_code>`` as the check, ``status_code`` (PASS / FAIL / MANUAL) as the status,
 ``cloud.account.uid`` and ``cloud.region`` as the place, ``status_detail`` as the message; the title,
 description, resource type and Prowler's own compliance mapping (``unmapped.compliance``) go into the
-evidence. A record that cannot be read is reported with its index and the reason; the others are
-imported. The scan's id follows from the file's content, so importing the same file again replaces it.
+evidence. A record that cannot be read is reported with its index and the reason, and so is a
+resource left out of a record for want of a uid; the others are imported. The scan's id follows from
+the file's content, so importing the same file again replaces it.
 """
 
 from __future__ import annotations
@@ -52,12 +53,13 @@ def import_ocsf(conn: Connection, path: Path) -> ImportedScan:
     times: list[datetime] = []
     for i, rec in enumerate(records):
         try:
-            found, at = _results(rec)
+            found, at, skipped = _results(rec)
         except BadRecord as exc:
             problems.append(f"record {i}: {exc}")
             continue
         results += found
         times += [at] if at else []
+        problems += [f"record {i}: {p}" for p in skipped]
     if not results:
         raise ProwlerImportError(
             f"{path}: no finding could be imported" + (f" ({problems[0]}, ...)" if problems else "")
@@ -94,7 +96,8 @@ def _records(raw: bytes, path: Path) -> tuple[list[Any], list[str]]:
     return list(data), []
 
 
-def _results(rec: Any) -> tuple[list[Result], datetime | None]:
+def _results(rec: Any) -> tuple[list[Result], datetime | None, list[str]]:
+    """The record's results (one per resource), its time, and the resources that were left out."""
     if not isinstance(rec, dict):
         raise BadRecord(f"not a JSON object but {type(rec).__name__}")
     status = STATUSES.get(str(rec.get("status_code", "")).upper())
@@ -106,9 +109,12 @@ def _results(rec: Any) -> tuple[list[Result], datetime | None]:
     account = str(_get(rec, "cloud", "account", "uid") or "")
     if not account:
         raise BadRecord("no cloud.account.uid")
-    resources = [r for r in rec.get("resources") or [] if isinstance(r, dict) and r.get("uid")]
-    if not resources:
+    listed: list[Any] = rec["resources"] if isinstance(rec.get("resources"), list) else []
+    named = [isinstance(r, dict) and bool(r.get("uid")) for r in listed]
+    if not any(named):
         raise BadRecord("no resources[].uid")
+    resources = [r for r, ok in zip(listed, named, strict=True) if ok]
+    skipped = [f"resources[{j}] has no uid" for j, ok in enumerate(named) if not ok]
     info: dict[str, Any] = rec["finding_info"] if isinstance(rec.get("finding_info"), dict) else {}
     evidence = {
         "title": info.get("title") or code, "desc": info.get("desc", ""), "finding_uid": info.get("uid", ""),
@@ -124,7 +130,7 @@ def _results(rec: Any) -> tuple[list[Result], datetime | None]:
         out.append(
             Result(PREFIX + str(code), status, account, region, str(res["uid"]), message, ev, severity)
         )
-    return out, _time(rec)
+    return out, _time(rec), skipped
 
 
 def _get(rec: dict[str, Any], *keys: str) -> Any:
