@@ -78,10 +78,15 @@ def open_groups(ctx: CheckContext, ports: Iterable[int], families: Iterable[str]
 
 def revoke_fix(ports: Iterable[int]) -> Callable[[Result], dict[str, Any]]:
     """``fix_params`` of ``ec2.revoke_open_ingress``: the failing group's open ingress to ``ports``."""
-    wanted = list(ports)
+    wanted = tuple(ports)
 
     def params(r: Result) -> dict[str, Any]:
-        return {"account_id": r.account, "region": r.region, "group_id": ident(r.resource), "ports": wanted}
+        return {
+            "account_id": r.account,
+            "region": r.region,
+            "group_id": ident(r.resource),
+            "ports": list(wanted),
+        }
 
     return params
 
