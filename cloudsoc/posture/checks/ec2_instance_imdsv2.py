@@ -14,8 +14,9 @@ LIVE = ("pending", "running", "stopping", "stopped")
        resource_type="AWS::EC2::Instance", fix="ec2.require_imdsv2",
        fix_params=lambda r: {"account_id": r.account, "region": r.region, "instance_id": ident(r.resource)})  # fmt: skip
 def run(ctx: CheckContext) -> Iterator[Result]:
-    """An instance that is not terminated passes when its ``MetadataOptions`` require tokens
-    (``HttpTokens`` "required") or turn the endpoint off (``HttpEndpoint`` "disabled")."""
+    """An instance pending, running, stopping or stopped (not shutting down or terminated) passes when
+    its ``MetadataOptions`` require tokens (``HttpTokens`` "required") or turn the endpoint off
+    (``HttpEndpoint`` "disabled")."""
     for inst in instances(ctx, LIVE):
         opts = inst.get("MetadataOptions", {})
         ok = opts.get("HttpTokens") == "required" or opts.get("HttpEndpoint") == "disabled"
