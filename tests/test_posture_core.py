@@ -89,3 +89,29 @@ def test_inventory_round_trips_through_its_file(tmp_path: Any) -> None:
     back = Inventory.load(tmp_path / "inv.json.gz")
     assert back.to_dict() == inv.to_dict() and len(digest) == 64
     assert run("iam_root_mfa_enabled", back)[0].status == "PASS"
+
+
+def test_an_answer_replaces_a_failure_and_a_failure_replaces_an_answer() -> None:
+    inv = inventory({})
+    inv.fail(ACCOUNT, "us-east-1", "iam", "GetAccountSummary", "", "Throttling", "first")
+    inv.fail(ACCOUNT, "eu-west-1", "iam", "GetAccountSummary", "", "AccessDenied", "again")  # IAM is global
+    [err] = inv.errors
+    assert (err["region"], err["code"]) == (GLOBAL, "AccessDenied")
+    assert inv.error(ACCOUNT, "us-east-1", "iam", "GetAccountSummary") == err
+    inv.put(ACCOUNT, GLOBAL, "iam", "GetAccountSummary", "", {"SummaryMap": {}})
+    assert inv.errors == [] and inv.error(ACCOUNT, GLOBAL, "iam", "GetAccountSummary") is None
+    assert inv.get(ACCOUNT, GLOBAL, "iam", "GetAccountSummary") == {"SummaryMap": {}}
+    inv.fail(ACCOUNT, GLOBAL, "iam", "GetAccountSummary", "", "AccessDenied", "denied now")
+    with pytest.raises(MissingData, match="AccessDenied: denied now"):
+        inv.get(ACCOUNT, GLOBAL, "iam", "GetAccountSummary")
+
+
+def test_clearing_a_service_forgets_its_answers_and_failures_there_only() -> None:
+    inv = inventory({"us-east-1": {"ec2": {"DescribeVolumes": {"": {"Volumes": []}}}}},
+                    errors=[("us-east-1", "ec2", "DescribeSnapshots", "", "AccessDenied"),
+                            ("eu-west-1", "ec2", "DescribeSnapshots", "", "AccessDenied"),
+                            ("us-east-1", "kms", "ListKeys", "", "AccessDenied")])  # fmt: skip
+    inv.clear(ACCOUNT, "us-east-1", "ec2")
+    assert [(e["region"], e["service"]) for e in inv.errors] == [("eu-west-1", "ec2"), ("us-east-1", "kms")]
+    with pytest.raises(MissingData, match="not collected"):
+        inv.get(ACCOUNT, "us-east-1", "ec2", "DescribeVolumes")

@@ -63,6 +63,9 @@ class MissingData(CloudSOCError):
         super().__init__(f"{self.permission}{about} failed ({why})")
 
 
+Call = tuple[str, str, str, str, str]  # account, region (as filed), service, operation, key
+
+
 @dataclass
 class Inventory:
     """One collection run over an organization (or the part of it asked for)."""
@@ -72,34 +75,43 @@ class Inventory:
     finished: str = ""
     regions: list[str] = field(default_factory=list)
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {"name", "tier", "data"}
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    # the failed calls, one record each (the latest failure), in the order they failed
+    _failed: dict[Call, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Every failed call: account, region, service, operation, key, code, message, permission."""
+        return list(self._failed.values())
 
     # -- writing (collectors, through CollectContext) ------------------------------------------
     def add_account(self, account: str, name: str = "", tier: str = "") -> None:
         self.accounts.setdefault(account, {"name": name or account, "tier": tier, "data": {}})
 
     def put(self, account: str, region: str, service: str, operation: str, key: str, value: Any) -> None:
+        """File an answer; it replaces the failure of an earlier collection of the same call."""
         self._ops(account, region, service, operation)[key] = value
-        if self.errors:  # an answer replaces the failure of an earlier collection of the same call
-            ident = (account, region_of(service, region), service, operation, key)
-            self.errors = [e for e in self.errors if _ident(e) != ident]
+        self._failed.pop((account, region_of(service, region), service, operation, key), None)
 
     def fail(self, account: str, region: str, service: str, operation: str, key: str, code: str,
              message: str) -> None:  # fmt: skip
         """Record a failed call. A later success for the same call replaces it (a re-collection)."""
         self._ops(account, region, service, operation).pop(key, None)
-        self.errors = [e for e in self.errors if _ident(e) != (account, region_of(service, region), service,
-                                                                operation, key)]  # fmt: skip
-        self.errors.append({"account": account, "region": region_of(service, region), "service": service,
-                            "operation": operation, "key": key, "code": code, "message": message[:500],
-                            "permission": permission(service, operation)})  # fmt: skip
+        call = (account, region_of(service, region), service, operation, key)
+        self._failed.pop(call, None)  # a repeated failure moves to the end, as the latest
+        self._record(call, code, message[:500])
+
+    def _record(self, call: Call, code: str, message: str) -> None:
+        account, region, service, operation, key = call
+        self._failed[call] = {"account": account, "region": region, "service": service, "operation": operation,
+                              "key": key, "code": code, "message": message,
+                              "permission": permission(service, operation)}  # fmt: skip
 
     def clear(self, account: str, region: str, service: str) -> None:
         """Forget one service's data in one place before collecting it again."""
         reg = region_of(service, region)
         self.accounts[account]["data"].get(reg, {}).pop(service, None)
-        self.errors = [e for e in self.errors
-                       if (e["account"], e["region"], e["service"]) != (account, reg, service)]  # fmt: skip
+        for call in [c for c in self._failed if c[:3] == (account, reg, service)]:
+            del self._failed[call]
 
     def _ops(self, account: str, region: str, service: str, operation: str) -> dict[str, Any]:
         data = self.accounts[account]["data"]
@@ -114,8 +126,13 @@ class Inventory:
         ops = self.accounts.get(account, {}).get("data", {}).get(reg, {}).get(service, {}).get(operation, {})
         if key in ops:
             return ops[key]
-        error = next((e for e in self.errors if _ident(e) == (account, reg, service, operation, key)), None)
-        raise MissingData(service, operation, key, error)
+        raise MissingData(service, operation, key, self.error(account, region, service, operation, key))
+
+    def error(
+        self, account: str, region: str, service: str, operation: str, key: str = ""
+    ) -> dict[str, Any] | None:
+        """The record of the call's failure; ``None`` when it answered or was never made."""
+        return self._failed.get((account, region_of(service, region), service, operation, key))
 
     def keys(self, account: str, region: str, service: str, operation: str) -> list[str]:
         reg = region_of(service, region)
@@ -131,8 +148,13 @@ class Inventory:
     def from_dict(cls, doc: dict[str, Any]) -> Inventory:
         if doc.get("schema") != SCHEMA:
             raise CloudSOCError(f"inventory schema {doc.get('schema')!r} is not {SCHEMA}")
-        return cls(id=doc["id"], started=doc["started"], finished=doc.get("finished", ""),
-                   regions=list(doc.get("regions", [])), accounts=doc["accounts"], errors=doc["errors"])  # fmt: skip
+        inv = cls(id=doc["id"], started=doc["started"], finished=doc.get("finished", ""),
+                  regions=list(doc.get("regions", [])), accounts=doc["accounts"])  # fmt: skip
+        for e in doc["errors"]:
+            inv._record(
+                (e["account"], e["region"], e["service"], e["operation"], e["key"]), e["code"], e["message"]
+            )
+        return inv
 
     def save(self, path: Path) -> str:
         """Write as gzipped JSON; return the SHA-256 of the file (the audit bundle lists it)."""
@@ -147,10 +169,6 @@ class Inventory:
     def load(cls, path: Path) -> Inventory:
         raw = path.read_bytes()
         return cls.from_dict(orjson.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw))
-
-
-def _ident(e: dict[str, Any]) -> tuple[str, str, str, str, str]:
-    return (e["account"], e["region"], e["service"], e["operation"], e["key"])
 
 
 def plain(value: Any) -> Any:
