@@ -82,14 +82,15 @@ class _Clients:
         return entry
 
 
-def tasks(scope: Scope, services: set[str] | None = None) -> list[tuple[Target, str, str, CollectorSpec]]:
-    out: list[tuple[Target, str, str, CollectorSpec]] = []
+def tasks(scope: Scope, services: set[str] | None = None) -> list[tuple[Target, str, CollectorSpec]]:
+    """(account, region, collector) to run: global collectors once per account, in the home region."""
+    out: list[tuple[Target, str, CollectorSpec]] = []
     for target in scope.targets:
-        for name, spec in COLLECTORS.items():
-            if services is not None and spec.service not in services and name not in services:
+        for _, spec in COLLECTORS.items():
+            if services is not None and spec.service not in services:
                 continue
             regions = [scope.home_region] if spec.scope == GLOBAL else scope.regions
-            out.extend((target, region, name, spec) for region in regions)
+            out.extend((target, region, spec) for region in regions)
     return out
 
 
@@ -106,8 +107,8 @@ def collect(scope: Scope, *, services: set[str] | None = None, only: set[str] | 
     stats = Stats()
     work = tasks(scope, services)
 
-    def run(task: tuple[Target, str, str, CollectorSpec]) -> tuple[str, int, float]:
-        target, region, name, spec = task
+    def run(task: tuple[Target, str, CollectorSpec]) -> tuple[str, int, float]:
+        target, region, spec = task
         t0 = time.monotonic()
         ctx = CollectContext(inv, target.account, region, spec.service, None, lock=lock, only=only,
                              clients=lambda svc: clients.client(target.account, region, svc))  # fmt: skip
@@ -119,15 +120,8 @@ def collect(scope: Scope, *, services: set[str] | None = None, only: set[str] | 
             spec.fn(ctx)
         except Exception as exc:  # a broken collector is a finding about the run, not its end
             with lock:
-                inv.fail(
-                    target.account,
-                    region,
-                    spec.service,
-                    f"collector:{name}",
-                    "",
-                    type(exc).__name__,
-                    str(exc),
-                )
+                inv.fail(target.account, region, spec.service, f"collector:{spec.service}", "",
+                         type(exc).__name__, str(exc))  # fmt: skip
         return spec.service, ctx.calls, time.monotonic() - t0
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

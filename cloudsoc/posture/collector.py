@@ -19,7 +19,7 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudsoc.core.registry import Registry
-from cloudsoc.posture.inventory import Inventory
+from cloudsoc.posture.inventory import Inventory, plain
 
 # Answers that mean "this setting does not exist": filed as None, not as an error.
 ABSENT = frozenset({
@@ -38,19 +38,18 @@ class CollectorSpec:
     service: str  # boto3 service name
     fn: Callable[[CollectContext], None]
     scope: str  # "global": once per account (IAM, S3); "region": per account and region
-    resources: Callable[[dict[str, Any]], str | None] | None = None  # event -> the resource key to refresh
 
 
 COLLECTORS: Registry[CollectorSpec] = Registry("collector", "cloudsoc.posture.collectors")
 
 
-def collector(service: str, *, scope: str = "region", name: str | None = None,
-              resources: Callable[[dict[str, Any]], str | None] | None = None
-              ) -> Callable[[Callable[[CollectContext], None]], Callable[[CollectContext], None]]:  # fmt: skip
-    """Register ``fn`` as the collector of ``service`` (``name`` when one service has two collectors)."""
+def collector(
+    service: str, *, scope: str = "region"
+) -> Callable[[Callable[[CollectContext], None]], Callable[[CollectContext], None]]:
+    """Register ``fn`` as the collector of ``service``."""
 
     def register(fn: Callable[[CollectContext], None]) -> Callable[[CollectContext], None]:
-        COLLECTORS.register(name or service)(CollectorSpec(service, fn, scope, resources))
+        COLLECTORS.register(service)(CollectorSpec(service, fn, scope))
         return fn
 
     return register
@@ -108,8 +107,6 @@ class CollectContext:
 
     def put(self, operation: str, key: str, value: Any) -> None:
         """File a value the collector derived itself (the credential report, parsed)."""
-        from cloudsoc.posture.inventory import plain
-
         with self._lock:
             self.inventory.put(self.account, self.region, self.service, operation, key, plain(value))
 
@@ -145,8 +142,6 @@ class CollectContext:
         return self._FAILED
 
     def _file(self, operation: str, key: str, answer: Any, transform: Callable[[Any], Any] | None) -> Any:
-        from cloudsoc.posture.inventory import plain
-
         if answer is self._FAILED:
             return None
         try:
