@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from botocore.exceptions import ClientError
 
+from cloudsoc.posture import fix as fixes
+from cloudsoc.posture.check import Result
 from cloudsoc.posture.collector import CollectContext
 from cloudsoc.posture.inventory import GLOBAL, Inventory, MissingData
+from cloudsoc.posture.triggers import collector_of
+from cloudsoc.respond.access import Responder
 from tests.posture_fixtures import ACCOUNT, inventory, run
 
 
@@ -115,3 +119,34 @@ def test_clearing_a_service_forgets_its_answers_and_failures_there_only() -> Non
     assert [(e["region"], e["service"]) for e in inv.errors] == [("eu-west-1", "ec2"), ("us-east-1", "kms")]
     with pytest.raises(MissingData, match="not collected"):
         inv.get(ACCOUNT, "us-east-1", "ec2", "DescribeVolumes")
+
+
+def test_a_fix_is_judged_again_where_it_acted() -> None:
+    """An organization trail's fix acts in the management account and the trail's home region: that is
+    what is collected again, not the member account whose result failed."""
+    member = Result("cloudtrail_multi_region_logging", "FAIL", ACCOUNT, GLOBAL, f"arn:aws:iam::{ACCOUNT}:root",
+                    "trail stopped", {"trail": "org", "trail_account": "111122220001", "trail_region": "eu-west-1"})  # fmt: skip
+    found = fixes.fixable(member)
+    assert found is not None
+    assert fixes.acted_in(member, found[1]) == ("111122220001", "eu-west-1", "cloudtrail")
+    assert (collector_of("s3control"), collector_of("logs"), collector_of("ec2")) == (
+        "s3",
+        "cloudwatch",
+        "ec2",
+    )
+
+
+def test_a_fix_that_cannot_be_planned_says_so() -> None:
+    class _Unreachable:
+        def session(self, account: str, region: str) -> Any:
+            raise RuntimeError(f"cannot reach {account}")
+
+    failed = Result("iam_password_policy_min_length", "FAIL", ACCOUNT, GLOBAL, f"arn:aws:iam::{ACCOUNT}:root",
+                    "too short")  # fmt: skip
+    found = fixes.fixable(failed)
+    assert found is not None
+    it = fixes.plan(
+        cast(Responder, _Unreachable()), fixes.FixItem(failed, *found, tier="dev", policy="allow")
+    )
+    row = it.to_dict()
+    assert row["status"] == "failed" and row["error"] == f"RuntimeError: cannot reach {ACCOUNT}"

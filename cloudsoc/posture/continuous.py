@@ -11,28 +11,36 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+import orjson
+from sqlalchemy import Connection, Engine, insert, select, update
 
+from cloudsoc.cases import suppress
+from cloudsoc.cases.alerts import record
 from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.timeutil import aware, utcnow
+from cloudsoc.detect.engine import Match
+from cloudsoc.detect.rules import Rule
 from cloudsoc.lake.store import Lake, sql_str
 from cloudsoc.posture import fix as fixes
 from cloudsoc.posture import scope as scopes
 from cloudsoc.posture import store
-from cloudsoc.posture.check import CheckSpec, Result
+from cloudsoc.posture.check import CheckSpec, Result, Status
 from cloudsoc.posture.collect import Scope, collect
 from cloudsoc.posture.inventory import GLOBAL_SERVICES, Inventory
 from cloudsoc.posture.scan import evaluate
 from cloudsoc.posture.scan import select as select_checks
 from cloudsoc.posture.triggers import COMPANIONS, EVENT_NAMES, refresh_of
+from cloudsoc.respond.access import Responder
 
 P = db.posture_state.c
+Key = tuple[str, str, str, str]  # check, account, region, resource
 
 
 @dataclass
@@ -42,7 +50,7 @@ class Change:
     region: str
     resource: str
     old: str | None
-    new: str
+    new: Status
     message: str
     event_id: str | None = None
     event_name: str | None = None
@@ -53,8 +61,9 @@ class Change:
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def result(self) -> Result:
-        return Result(self.check, self.new, self.account, self.region, self.resource, self.message,  # type: ignore[arg-type]
-                      self.evidence)  # fmt: skip
+        return Result(
+            self.check, self.new, self.account, self.region, self.resource, self.message, self.evidence
+        )
 
 
 @dataclass
@@ -142,10 +151,13 @@ class PostureWatch:
         collect(part, services={service}, only=keys, inventory=self.inventory, workers=4)
 
     # -- judge again ---------------------------------------------------------------------------
-    def judge(self, services: set[str], events: list[dict[str, Any]],
-               fixed: dict[tuple[str, str, str, str], dict[str, Any]] | None = None) -> list[Change]:  # fmt: skip
-        reads = set().union(*(COMPANIONS.get(s, {s}) for s in services)) if services else set()
-        specs = select_checks(services=reads)
+    def judge(self, services: set[str], events: Sequence[dict[str, Any]] = (),
+              fixed: dict[Key, dict[str, Any]] | None = None) -> list[Change]:  # fmt: skip
+        """Judge again every check reading ``services`` (or what their collectors file beside them), in
+        every account: an account's result may rest on another's data (an organization trail lives in
+        the management account). A status that differs from the stored state is a change, tied to the
+        latest of ``events`` about it and to its fix in ``fixed``; a new FAIL raises a posture alert."""
+        specs = select_checks(services=set().union(*(COMPANIONS.get(s, {s}) for s in services)))
         results = evaluate(self.inventory, specs)
         cause = _causes(events)
         changes: list[Change] = []
@@ -153,34 +165,44 @@ class PostureWatch:
             old = store.current(conn, [s.id for s in specs])
             for r in store.by_resource(results).values():
                 if old.get(r.key()) != r.status:
-                    ev = cause.get((r.account, _service_of(specs, r.check, services))) or cause.get(("*", ""))
-                    changes.append(_change(r, old.get(r.key()), ev, (fixed or {}).get(r.key())))
+                    changes.append(
+                        _change(r, old.get(r.key()), _cause_of(cause, r), (fixed or {}).get(r.key()))
+                    )
             store.save_state(conn, results, [s.id for s in specs])
             for c in changes:
                 if c.new == "FAIL":
-                    c.alert_id = fixes.raise_alert(conn, self.home, c, _spec(specs, c.check))
+                    c.alert_id = raise_alert(conn, self.home, c, fixes.spec(c.check))
                 c.id = _record(conn, c)
         return changes
 
+    def judge_fixed(self, places: set[tuple[str, str, str]], fixed: dict[Key, dict[str, Any]],
+                    events: Sequence[dict[str, Any]] = ()) -> list[Change]:  # fmt: skip
+        """Collect again ``places`` (account, region, collector service) where fixes acted, and judge the
+        fixed checks again, so the state shows the fixes."""
+        for account, region, service in sorted(places):
+            self.collect_again(account, region, service)
+        return self.judge({s for check, *_ in fixed for s in fixes.spec(check).services}, events, fixed)
+
     def _fix(self, changes: list[Change], events: list[dict[str, Any]]) -> None:
-        """Fix the new failures policy allows; then collect and judge again, so the state shows it."""
+        """Fix the new failures policy allows (plan the others); then collect and judge again."""
         new_fails = [c for c in changes if c.new == "FAIL"]
-        fixed: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-        services: set[str] = set()
+        if not new_fails:
+            return
+        responder = Responder.for_home(self.home)
+        fixed: dict[Key, dict[str, Any]] = {}
+        places: set[tuple[str, str, str]] = set()
         for c in new_fails:
-            outcome = fixes.auto_fix(self.home, c.result())
+            outcome = fixes.auto_fix(self.home, responder, c.result())
             if outcome is None:
                 continue
             c.fix = outcome
             with self.sql.begin() as conn:
-                fixes.note_fix(conn, c)
-            if outcome.get("status") in ("applied", "already_done"):
+                _note_fix(conn, c)
+            if outcome["status"] in ("applied", "already_done"):
                 fixed[(c.check, c.account, c.region, c.resource)] = outcome
-                services.update(fixes.spec(c.check).services)
-                self.collect_again(c.account, fixes.action_region(c.region, self.scope.home_region),
-                                   collector_service(fixes.spec(c.check)))  # fmt: skip
+                places.add(fixes.acted_in(c.result(), outcome["params"]))
         if fixed:
-            changes.extend(self.judge(services, events, fixed))
+            changes.extend(self.judge_fixed(places, fixed, events))
 
     def _seed_state(self) -> None:
         """The first time: the latest scan's results are the state the events change."""
@@ -204,34 +226,27 @@ def _events(lake: Lake, files: list[str]) -> list[dict[str, Any]]:
         f"where error_code is null and event_name in ({names}) order by event_time"
     ).fetchall()
     con.close()
-    import orjson
-
     return [{"id": r[0], "time": r[1], "eventName": r[2], "account": r[3], "region": r[4], "principal": r[5],
              "requestParameters": orjson.loads(r[6]) if r[6] else None} for r in rows]  # fmt: skip
 
 
-def _causes(events: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """The latest event per (account, service), and the latest of all under ("*", "")."""
+def _causes(events: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The latest event per (account, inventory service it refreshed), and the latest of all under
+    ("*", "")."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for e in events:
         hit = refresh_of(e)
         if hit is not None:
-            out[(e["account"], hit[0])] = e
+            out |= {(e["account"], s): e for s in COMPANIONS.get(hit[0], {hit[0]})}
             out[("*", "")] = e
     return out
 
 
-def _service_of(specs: list[CheckSpec], check: str, services: set[str]) -> str:
-    spec = _spec(specs, check)
-    return next((s for s in services if COMPANIONS.get(s, {s}) & set(spec.services)), spec.services[0])
-
-
-def _spec(specs: list[CheckSpec], check: str) -> CheckSpec:
-    return next(s for s in specs if s.id == check)
-
-
-def collector_service(spec: CheckSpec) -> str:
-    return "s3" if spec.services[0] == "s3control" else spec.services[0]
+def _cause_of(cause: dict[tuple[str, str], dict[str, Any]], r: Result) -> dict[str, Any] | None:
+    """The event that changed ``r``: the latest about its account and a service its check reads, else
+    (another account's data changed it) the latest of all."""
+    about = [e for s in fixes.spec(r.check).services if (e := cause.get((r.account, s))) is not None]
+    return max(about, key=lambda e: e["time"]) if about else cause.get(("*", ""))
 
 
 def _change(r: Result, old: str | None, ev: dict[str, Any] | None, fix: dict[str, Any] | None) -> Change:
@@ -254,3 +269,38 @@ def changes(conn: Connection, limit: int = 100, since: timedelta | None = None) 
     if since is not None:
         q = q.where(C.at >= utcnow() - since)
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _note_fix(conn: Connection, c: Change) -> None:
+    C = db.posture_changes.c
+    if c.id is not None:
+        conn.execute(update(db.posture_changes).where(C.id == c.id).values(fix=c.fix))
+
+
+# ---- posture alerts ------------------------------------------------------------------------------
+def rule_of(s: CheckSpec) -> Rule:
+    """A check seen as a detection rule, so its alerts live in the one alert store."""
+    return Rule(id=f"posture.{s.id}", title=f"Posture: {s.title}", severity=s.severity, tags=["posture"],
+                version="1", path=f"cloudsoc/posture/checks/{s.id}.py", line=0, kind="posture")  # fmt: skip
+
+
+def raise_alert(conn: Connection, home: Home, change: Change, s: CheckSpec) -> int | None:
+    """A posture alert for a new failure, tied to the CloudTrail event that caused it (deduplicated by
+    resource; suppressions apply as to any alert)."""
+    when = change.event_time or utcnow()
+    event_ids = (
+        [change.event_id]
+        if change.event_id
+        else [f"posture:{change.check}:{change.resource}:{when.isoformat()}"]
+    )
+    match = Match(rule=rule_of(s), event_ids=event_ids, first_seen=when, last_seen=when, account_id=change.account,
+                  region=change.region, principal=None, group=change.resource,
+                  context={"check": change.check, "resource": change.resource, "message": change.message,
+                           "event_name": change.event_name})  # fmt: skip
+    window = timedelta(minutes=home.settings.detect.dedup_minutes)
+    record(conn, [match], suppress.load(home.suppression_paths()), window)
+    A = db.alert_events.c
+    row = conn.execute(
+        select(A.alert_id).where(A.rule_id == match.rule.id, A.event_id == event_ids[0])
+    ).first()
+    return None if row is None else int(row[0])

@@ -1,5 +1,4 @@
-"""Fixing a failed check with the response action it names, under the account's approval policy, and
-the posture alert a new failure raises.
+"""Fixing a failed check with the response action it names, under the account's approval policy.
 
 Policies (``posture`` in cloudsoc.yaml):
 - ``fix_approval``: what ``posture fix --apply`` needs per account tier: allow | approval (a named
@@ -11,21 +10,13 @@ Policies (``posture`` in cloudsoc.yaml):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-
-from cloudsoc.cases import suppress
-from cloudsoc.cases.alerts import record
-from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.errors import CloudSOCError
-from cloudsoc.core.timeutil import utcnow
-from cloudsoc.detect.engine import Match
-from cloudsoc.detect.rules import Rule
 from cloudsoc.posture.check import CHECKS, CheckSpec, Result
 from cloudsoc.posture.inventory import GLOBAL
+from cloudsoc.posture.triggers import collector_of
 from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS
 
@@ -38,8 +29,9 @@ def spec(check_id: str) -> CheckSpec:
     return CHECKS.get(check_id)
 
 
-def action_region(region: str, home_region: str = "us-east-1") -> str:
-    return home_region if region == GLOBAL else region
+def action_region(region: str) -> str:
+    """The region a fix acts in: a global result's (IAM, S3) through us-east-1."""
+    return "us-east-1" if region == GLOBAL else region
 
 
 @dataclass
@@ -53,11 +45,16 @@ class FixItem:
     outcome: dict[str, Any] = field(default_factory=dict)  # the action's result once applied
     after: str | None = None  # the check's status for the resource after the fix
 
+    @property
+    def status(self) -> str:
+        """The outcome's status once applied (or refused); else the plan's: planned, or failed."""
+        return str((self.outcome or self.plan).get("status", "planned" if self.plan else "not_planned"))
+
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.result.check, "account": self.result.account, "region": self.result.region,
                 "resource": self.result.resource, "action": self.action, "params": self.params,
                 "tier": self.tier, "policy": self.policy, "changes": self.plan.get("changes", []),
-                "status": self.outcome.get("status", "planned" if self.plan else "not_planned"),
+                "status": self.status,
                 "error": self.outcome.get("error") or self.plan.get("error"), "after": self.after}  # fmt: skip
 
 
@@ -88,6 +85,11 @@ def _acting(result: Result, params: dict[str, Any]) -> str:
     return str(params.get("account_id") or result.account)
 
 
+def acted_in(result: Result, params: dict[str, Any]) -> tuple[str, str, str]:
+    """Where a fix changes something, to collect again: (account, region, collector service)."""
+    return _acting(result, params), params["region"], collector_of(spec(result.check).services[0])
+
+
 def _action(responder: Responder, it: FixItem) -> Any:
     return ACTIONS.get(it.action).build(
         responder.session(_acting(it.result, it.params), it.params["region"]), it.params
@@ -99,7 +101,7 @@ def plan(responder: Responder, it: FixItem) -> FixItem:
         act = _action(responder, it)
         it.plan = act.plan().model_dump(mode="json")
     except Exception as exc:  # a fix that cannot be planned is reported on its row, the others go on
-        it.plan = {"error": f"{type(exc).__name__}: {exc}", "changes": []}
+        it.plan = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "changes": []}
     return it
 
 
@@ -124,9 +126,8 @@ def auto_allowed(home: Home, tier: str, account: str, check: str) -> bool:
     )
 
 
-def auto_fix(home: Home, failed: Result) -> dict[str, Any] | None:
+def auto_fix(home: Home, responder: Responder, failed: Result) -> dict[str, Any] | None:
     """The continuous evaluation's fix of a new failure: applied where ``auto_fix`` allows, else planned."""
-    responder = Responder.for_home(home)
     it = item(home, responder, failed)
     if it is None:
         return None
@@ -139,41 +140,6 @@ def auto_fix(home: Home, failed: Result) -> dict[str, Any] | None:
 
 def _summary(it: FixItem) -> dict[str, Any]:
     src = it.outcome or it.plan
-    return {"action": it.action, "params": it.params, "status": src.get("status", "planned"),
+    return {"action": it.action, "params": it.params, "status": it.status,
             "changes": src.get("changes", []), "error": src.get("error"), "before": src.get("before"),
             "after": src.get("after"), "applied": src.get("applied")}  # fmt: skip
-
-
-def note_fix(conn: Connection, change: Any) -> None:
-    C = db.posture_changes.c
-    if change.id is not None:
-        conn.execute(update(db.posture_changes).where(C.id == change.id).values(fix=change.fix))
-
-
-# ---- posture alerts ------------------------------------------------------------------------------
-def rule_of(s: CheckSpec) -> Rule:
-    """A check seen as a detection rule, so its alerts live in the one alert store."""
-    return Rule(id=f"posture.{s.id}", title=f"Posture: {s.title}", severity=s.severity, tags=["posture"],
-                version="1", path=f"cloudsoc/posture/checks/{s.id}.py", line=0, kind="posture")  # fmt: skip
-
-
-def raise_alert(conn: Connection, home: Home, change: Any, s: CheckSpec) -> int | None:
-    """A posture alert for a new failure, tied to the CloudTrail event that caused it (deduplicated by
-    resource; suppressions apply as to any alert)."""
-    when = change.event_time or utcnow()
-    event_ids = (
-        [change.event_id]
-        if change.event_id
-        else [f"posture:{change.check}:{change.resource}:{when.isoformat()}"]
-    )
-    match = Match(rule=rule_of(s), event_ids=event_ids, first_seen=when, last_seen=when, account_id=change.account,
-                  region=change.region, principal=None, group=change.resource,
-                  context={"check": change.check, "resource": change.resource, "message": change.message,
-                           "event_name": change.event_name})  # fmt: skip
-    window = timedelta(minutes=home.settings.detect.dedup_minutes)
-    record(conn, [match], suppress.load(home.suppression_paths()), window)
-    A = db.alert_events.c
-    row = conn.execute(
-        select(A.alert_id).where(A.rule_id == match.rule.id, A.event_id == event_ids[0])
-    ).first()
-    return None if row is None else int(row[0])

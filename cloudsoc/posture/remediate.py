@@ -9,7 +9,7 @@ from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.posture import fix as fixes
 from cloudsoc.posture import store
-from cloudsoc.posture.continuous import PostureWatch, collector_service
+from cloudsoc.posture.continuous import PostureWatch
 from cloudsoc.respond.access import Responder
 
 
@@ -45,17 +45,11 @@ def run(home: Home, *, scan: str = "latest", check: str | None = None, account: 
 def _judge_again(home: Home, sql: Engine, done: list[fixes.FixItem]) -> None:
     if not done:
         return
-    watch = PostureWatch(home, sql)
-    places = {
-        (it.result.account, it.params["region"], collector_service(fixes.spec(it.result.check)))
-        for it in done
-    }
-    for account, region, service in sorted(places):
-        watch.collect_again(account, region, service)
     fixed = {it.result.key(): {"mode": "apply", "action": it.action, "status": it.outcome.get("status"),
                                "approved_by": it.outcome.get("approved_by")} for it in done}  # fmt: skip
-    services = {s for it in done for s in fixes.spec(it.result.check).services}
-    changes = watch.judge(services, [], fixed)
+    changes = PostureWatch(home, sql).judge_fixed(
+        {fixes.acted_in(it.result, it.params) for it in done}, fixed
+    )
     now = {(c.check, c.account, c.region, c.resource): c.new for c in changes}
     with sql.connect() as conn:
         state = store.current(conn, [it.result.check for it in done])

@@ -64,6 +64,12 @@ _ACCOUNT_S3 = ("PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock")
 # Services a collector files beside its own: checks reading them are judged again with it.
 COMPANIONS = {"s3": {"s3", "s3control"}, "cloudwatch": {"cloudwatch", "logs", "sns"}}
 
+
+def collector_of(service: str) -> str:
+    """The collector that files an inventory service (S3 Control's data comes with S3's)."""
+    return next((c for c, filed in COMPANIONS.items() if service in filed), service)
+
+
 TRIGGERS: dict[str, tuple[str, Key]] = {
     name: (service, key) for service, (key, names) in _BY_SERVICE.items() for name in names
 } | {name: ("s3", _whole) for name in _ACCOUNT_S3}
