@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from botocore.exceptions import ClientError
+from sqlalchemy import select
 
+from cloudsoc.core import db
+from cloudsoc.core.config import Home
+from cloudsoc.core.errors import ConfigError
 from cloudsoc.posture import fix as fixes
 from cloudsoc.posture.check import Result
 from cloudsoc.posture.collector import CollectContext
 from cloudsoc.posture.inventory import GLOBAL, Inventory, MissingData
+from cloudsoc.posture.run import scan
 from cloudsoc.posture.triggers import collector_of
 from cloudsoc.respond.access import Responder
 from tests.posture_fixtures import ACCOUNT, inventory, run
@@ -150,3 +156,31 @@ def test_a_fix_that_cannot_be_planned_says_so() -> None:
     )
     row = it.to_dict()
     assert row["status"] == "failed" and row["error"] == f"RuntimeError: cannot reach {ACCOUNT}"
+
+
+OTHER = "210987654321"
+
+
+def test_a_stored_inventory_is_scanned_in_the_accounts_and_regions_asked(tmp_path: Path) -> None:
+    policy = {
+        GLOBAL: {"iam": {"GetAccountPasswordPolicy": {"": {"PasswordPolicy": {"MinimumPasswordLength": 8}}}}}
+    }
+    inv = inventory(policy, others={OTHER: policy})
+    inv.accounts[OTHER]["name"] = "dev"
+    path = tmp_path / "inv.json.gz"
+    inv.save(path)
+    home = Home.open(tmp_path / "home")
+    engine = db.connect(home.database_url)
+
+    def state() -> set[str]:
+        with engine.connect() as conn:
+            return {r[0] for r in conn.execute(select(db.posture_state.c.account_id))}
+
+    part = scan(home, inventory=path, accounts=["dev"], regions=["eu-west-1"], sql=engine)
+    assert (part.summary()["accounts"], part.summary()["regions"]) == ([OTHER], ["eu-west-1"])
+    assert {(r.account, r.region) for r in part.scan.results} == {(OTHER, GLOBAL), (OTHER, "eu-west-1")}
+    assert state() == set()  # a part of the organization is not its current state
+    with pytest.raises(ConfigError, match="no account nobody"):
+        scan(home, inventory=path, accounts=["nobody"], sql=engine)
+    whole = scan(home, inventory=path, sql=engine)
+    assert whole.summary()["accounts"] == sorted([ACCOUNT, OTHER]) and state() == {ACCOUNT, OTHER}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 
 from cloudsoc.core import db
 from cloudsoc.core.config import Home
+from cloudsoc.core.errors import ConfigError
 from cloudsoc.core.timeutil import parse_time, utcnow
 from cloudsoc.posture import scope as scopes
 from cloudsoc.posture import store
@@ -47,29 +49,42 @@ def collect_inventory(home: Home, scope: Scope | None = None) -> tuple[Inventory
 
 def scan(home: Home, *, accounts: list[str] | None = None, regions: list[str] | None = None,
          inventory: Path | None = None, sql: Engine | None = None) -> ScanRun:  # fmt: skip
-    """Collect (or load ``inventory``), evaluate every check, store the scan and its scores."""
+    """Collect (or load ``inventory``), evaluate every check, store the scan and its scores. ``accounts``
+    (ids or names) and ``regions`` narrow what is collected, or what of ``inventory`` is evaluated."""
     t0 = time.monotonic()
     if inventory is None:
         inv, stats, path, digest = collect_inventory(home, scopes.for_home(home, accounts, regions))
+        where, places = sorted(inv.accounts), inv.regions
     else:
-        import hashlib
-
         inv, stats, path = Inventory.load(inventory), Stats(), inventory
         digest = hashlib.sha256(inventory.read_bytes()).hexdigest()
+        where, places = _narrow(inv, accounts, regions)
     t1 = time.monotonic()
-    wanted = None
-    if accounts and inventory is not None:
-        wanted = [a for a, v in inv.accounts.items() if a in accounts or v.get("name") in accounts]
-    results = evaluate(inv, select(), wanted)
+    results = evaluate(inv, select(), where, places)
     t2 = time.monotonic()
     started = parse_time(inv.started) if inv.started else utcnow()
     sc = store.Scan(id=f"scan-{inv.id.removeprefix('inv-')}", started_at=started, finished_at=utcnow(),
                     results=results, trigger="full" if not accounts else "account", inventory_path=str(path),
-                    inventory_sha256=digest, accounts=sorted(wanted or inv.accounts), regions=inv.regions,
+                    inventory_sha256=digest, accounts=where, regions=places,
                     seconds={"collect": round(t1 - t0, 3), "evaluate": round(t2 - t1, 3)})  # fmt: skip
     engine = sql or db.connect(home.database_url)
     with engine.begin() as conn:
         scores = store.save(conn, sc)
-        if not accounts:  # a whole scan is the new current state of every check
+        if not accounts and not regions:  # a whole scan is the new current state of every check
             store.save_state(conn, results)
     return ScanRun(sc, inv, stats, scores)
+
+
+def _narrow(
+    inv: Inventory, accounts: list[str] | None, regions: list[str] | None
+) -> tuple[list[str], list[str]]:
+    """The accounts (ids or names) and regions of a stored inventory that a scan evaluates."""
+    where = sorted(
+        a for a, v in inv.accounts.items() if not accounts or a in accounts or v.get("name") in accounts
+    )
+    places = [r for r in inv.regions if not regions or r in regions]
+    if accounts and not where:
+        raise ConfigError(f"inventory {inv.id} holds no account {', '.join(accounts)}")
+    if regions and not places:
+        raise ConfigError(f"inventory {inv.id} holds no region {', '.join(regions)}")
+    return where, places

@@ -18,13 +18,16 @@ def select(check_ids: Iterable[str] | None = None, services: set[str] | None = N
     return specs
 
 
-def evaluate(inventory: Inventory, specs: list[CheckSpec] | None = None,
-             accounts: Iterable[str] | None = None) -> list[Result]:  # fmt: skip
-    """Results of ``specs`` (default: every check) in ``accounts`` (default: every account collected)."""
+def evaluate(inventory: Inventory, specs: list[CheckSpec] | None = None, accounts: Iterable[str] | None = None,
+             regions: list[str] | None = None) -> list[Result]:  # fmt: skip
+    """Results of ``specs`` (default: every check) in ``accounts`` and, for regional checks, ``regions``
+    (default: every account and region collected)."""
     out: list[Result] = []
     for account in accounts if accounts is not None else sorted(inventory.accounts):
         for spec in specs if specs is not None else select():
-            places = [GLOBAL] if spec.scope == "account" else inventory.regions
+            places = (
+                [GLOBAL] if spec.scope == "account" else regions if regions is not None else inventory.regions
+            )
             for region in places:
                 out.extend(run_check(spec, inventory, account, region))
     return out
