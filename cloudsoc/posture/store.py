@@ -55,15 +55,15 @@ def save(conn: Connection, scan: Scan) -> dict[str, Any]:
              "evidence": r.evidence, "source": scan.source} for r in scan.results])  # fmt: skip
     scores = {fid: frameworks.evaluate(fw, scan.results) for fid, fw in frameworks.bundled().items()}
     now = utcnow()
-    rows = []
     for fid, ev in scores.items():
-        rows.append({"scope": "org", "score": ev["score"], "counts": ev["counts"]})
-        rows += [{"scope": f"account:{a}", **v} for a, v in ev["accounts"].items()]
-        rows += [{"scope": f"section:{s}", **v} for s, v in ev["sections"].items()]
-        for row in rows:
-            row.update(scan_id=scan.id, framework=fid, at=now)
-        conn.execute(insert(db.posture_scores), rows)
-        rows = []
+        by_scope = (
+            {"org": ev}
+            | {f"account:{a}": v for a, v in ev["accounts"].items()}
+            | {f"section:{s}": v for s, v in ev["sections"].items()}
+        )
+        conn.execute(insert(db.posture_scores), [
+            {"scan_id": scan.id, "framework": fid, "scope": scope, "score": v["score"], "counts": v["counts"],
+             "at": now} for scope, v in by_scope.items()])  # fmt: skip
     return scores
 
 
