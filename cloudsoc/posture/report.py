@@ -104,9 +104,11 @@ def render(doc: dict[str, Any], fmt: str) -> bytes:
 
 
 def to_csv(doc: dict[str, Any]) -> str:
-    """One row per result; ``requirements`` lists ``framework:requirement`` pairs separated by spaces."""
+    """One row per result; ``requirements`` lists ``framework:requirement`` pairs separated by spaces.
+    Rows end in CRLF (RFC 4180): the writer then quotes a value holding a lone CR, which every reader
+    would otherwise take for the end of the row."""
     buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\n")
+    out = csv.writer(buf)
     out.writerow(CSV_COLUMNS)
     for r in doc["results"]:
         pairs = " ".join(
