@@ -166,6 +166,46 @@ def test_csv_has_one_row_per_result_with_its_requirements(engine: Engine, stored
     assert bucket["message"].startswith("'=HYPERLINK")  # not a formula when opened in a spreadsheet
 
 
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_a_spreadsheet_would_run_are_quoted(lead: str) -> None:
+    result = {"check": "c", "title": f"{lead}title", "severity": "low", "status": "FAIL", "account": PROD,
+              "account_name": f"{lead}name", "region": "global", "resource": f"{lead}cmd|' /C calc'!A0",
+              "message": "plain text", "requirements": {"alpha": ["1.1"]}}  # fmt: skip
+    [row] = csv.DictReader(io.StringIO(report.to_csv({"results": [result]})))
+    assert (row["title"], row["account_name"], row["resource"]) == (
+        f"'{lead}title", f"'{lead}name", f"'{lead}cmd|' /C calc'!A0")  # fmt: skip
+    assert (row["message"], row["requirements"], row["account"]) == ("plain text", "alpha:1.1", PROD)
+
+
+def test_csv_line_breaks_inside_a_value_stay_in_its_cell() -> None:
+    result = {"check": "c", "title": "t", "severity": "low", "status": "FAIL", "account": PROD, "account_name": "p",
+              "region": "global", "resource": "r\nr", "message": "a\r=HYPERLINK(1)", "requirements": {}}  # fmt: skip
+    [row] = csv.DictReader(io.StringIO(report.to_csv({"results": [result]}), newline=""))
+    assert (row["message"], row["resource"], row["severity"]) == ("a\r=HYPERLINK(1)", "r\nr", "low")
+
+
+# What the audited accounts and the content name: every one of these may carry markup.
+_FREE_TEXT = {"id", "name", "title", "section", "version", "path", "source", "message", "resource",
+              "account_name", "region", "regions", "permission", "started_at", "finished_at", "generated_at"}  # fmt: skip
+
+
+def _tainted(value: Any, key: str = "") -> Any:
+    """The document with ``<i>`` after every free-text value (and every section name)."""
+    if isinstance(value, dict):
+        return {(f"{k}<i>" if key == "sections" else k): _tainted(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tainted(v, key) for v in value]
+    return f"{value}<i>" if isinstance(value, str) and key in _FREE_TEXT else value
+
+
+def test_html_escapes_every_free_text_value(engine: Engine, stored: store.Scan) -> None:
+    page = report.render(_tainted(_doc(engine)), "html").decode()
+    assert "<i>" not in page
+    for shown in ("prod", "dev", "Alpha Benchmark", "1.0", "Identity", "Buckets are not public", SCAN,
+                  "iam:GetAccountPasswordPolicy", "eu-west-1", "the root user has no MFA"):  # fmt: skip
+        assert f"{shown}&lt;i&gt;" in page, shown
+
+
 def test_html_is_self_contained_and_escapes_what_the_accounts_named(
     engine: Engine, stored: store.Scan
 ) -> None:
