@@ -105,7 +105,10 @@ def evaluate(fw: Framework, results: list[Result]) -> dict[str, Any]:
         status = status_of(req, mine)
         org[status] += 1
         sections[req.section][status] += 1
-        acct_status = {a: status_of(req, [r for r in mine if r.account == a]) for a in accounts}
+        by_account: dict[str, list[Result]] = defaultdict(list)
+        for r in mine:
+            by_account[r.account].append(r)
+        acct_status = {a: status_of(req, by_account[a]) for a in accounts}
         for a, s in acct_status.items():
             per_account[a][s] += 1
         counts = {s: sum(1 for r in mine if r.status == s) for s in ("PASS", "FAIL", "ERROR", "MANUAL")}
