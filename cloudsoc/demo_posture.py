@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -17,6 +16,7 @@ from cloudsoc.aws.session import client
 from cloudsoc.cli.output import emit_table
 from cloudsoc.core import db
 from cloudsoc.core.config import Home, load_settings
+from cloudsoc.core.timeutil import aware
 from cloudsoc.posture import asff, bundle, remediate, report, run, store
 from cloudsoc.posture.continuous import changes
 from cloudsoc.respond.access import Responder
@@ -88,13 +88,9 @@ def _drift(home: Home) -> None:
                 for c in reversed(seen)])  # fmt: skip
     fail = next((c for c in seen if c["new_status"] == "FAIL"), None)
     if fail is not None and fail["event_time"] is not None:
-        lag = (_aware(fail["at"]) - _aware(fail["event_time"])).total_seconds()
+        lag = (aware(fail["at"]) - aware(fail["event_time"])).total_seconds()
         console.print(f"from the CloudTrail event to the posture alert: {lag:.1f}s (event time has whole seconds); "
                       f"to the fix judged again: {time.monotonic() - started:.1f}s of watcher cycles")  # fmt: skip
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _fix_account(home: Home, account: str) -> None:
