@@ -13,6 +13,7 @@ from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.errors import ConfigError
 from cloudsoc.posture import fix as fixes
+from cloudsoc.posture import store
 from cloudsoc.posture.check import Result
 from cloudsoc.posture.collector import CollectContext
 from cloudsoc.posture.inventory import GLOBAL, Inventory, MissingData
@@ -184,3 +185,9 @@ def test_a_stored_inventory_is_scanned_in_the_accounts_and_regions_asked(tmp_pat
         scan(home, inventory=path, accounts=["nobody"], sql=engine)
     whole = scan(home, inventory=path, sql=engine)
     assert whole.summary()["accounts"] == sorted([ACCOUNT, OTHER]) and state() == {ACCOUNT, OTHER}
+    again = scan(home, inventory=path, accounts=["dev"], sql=engine)  # a later part, of the same inventory
+    assert again.scan.id not in (whole.scan.id, part.scan.id) and again.scan.trigger == "partial"
+    with engine.connect() as conn:
+        assert store.resolve(conn) == again.scan.id  # the latest scan, for reports and diffs
+        assert store.resolve(conn, whole=True) == whole.scan.id  # the continuous evaluation's baseline
+        assert len(store.results(conn, whole.scan.id)) == len(whole.scan.results)  # the part replaced nothing

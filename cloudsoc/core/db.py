@@ -257,7 +257,7 @@ posture_scans = Table(
     Column("id", String(64), primary_key=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),
-    Column("trigger", String(32), nullable=False),  # full | account | import
+    Column("trigger", String(32), nullable=False),  # full | partial (some accounts or regions) | import
     Column("inventory_path", Text),
     Column("inventory_sha256", String(64)),
     Column("accounts", JSON, nullable=False),

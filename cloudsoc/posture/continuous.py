@@ -94,7 +94,7 @@ class PostureWatch:
         if self._inventory is None:
             with self.sql.connect() as conn:
                 try:
-                    row = store.scan_row(conn, store.resolve(conn))
+                    row = store.scan_row(conn, store.resolve(conn, whole=True))
                 except store.ScanNotFound:
                     row = None
             if row is None or not row["inventory_path"] or not Path(row["inventory_path"]).exists():
@@ -210,7 +210,7 @@ class PostureWatch:
             if conn.execute(select(P.check_id).limit(1)).first() is not None:
                 return
             try:
-                latest = store.resolve(conn)
+                latest = store.resolve(conn, whole=True)
             except store.ScanNotFound:
                 return
             store.save_state(conn, store.results(conn, latest))

@@ -3,7 +3,7 @@
 The document (``build``), schema ``cloudsoc.posture.report/1``; keys are only ever added:
 
 - ``schema``, ``generated_at`` (ISO 8601), ``product`` {``name``, ``version``}
-- ``scan``: ``id``, ``started_at``, ``finished_at``, ``trigger`` (full | account | import), ``source``
+- ``scan``: ``id``, ``started_at``, ``finished_at``, ``trigger`` (full | partial | import), ``source``
   (cloudsoc | prowler), ``accounts`` [{``id``, ``name``}], ``regions``, ``inventory`` {``path``,
   ``sha256`` (as recorded by the scan), ``present`` (the file is still there), ``verified`` (its
   SHA-256 is the recorded one)}

@@ -63,14 +63,15 @@ def scan(home: Home, *, accounts: list[str] | None = None, regions: list[str] | 
     results = evaluate(inv, select(), where, places)
     t2 = time.monotonic()
     started = parse_time(inv.started) if inv.started else utcnow()
-    sc = store.Scan(id=f"scan-{inv.id.removeprefix('inv-')}", started_at=started, finished_at=utcnow(),
-                    results=results, trigger="full" if not accounts else "account", inventory_path=str(path),
+    partial = bool(accounts or regions)
+    sc = store.Scan(id=_scan_id(inv, where, places, partial), started_at=started, finished_at=utcnow(),
+                    results=results, trigger="partial" if partial else "full", inventory_path=str(path),
                     inventory_sha256=digest, accounts=where, regions=places,
                     seconds={"collect": round(t1 - t0, 3), "evaluate": round(t2 - t1, 3)})  # fmt: skip
     engine = sql or db.connect(home.database_url)
     with engine.begin() as conn:
         scores = store.save(conn, sc)
-        if not accounts and not regions:  # a whole scan is the new current state of every check
+        if not partial:  # a whole scan is the new current state of every check
             store.save_state(conn, results)
     return ScanRun(sc, inv, stats, scores)
 
@@ -88,3 +89,11 @@ def _narrow(
     if regions and not places:
         raise ConfigError(f"inventory {inv.id} holds no region {', '.join(regions)}")
     return where, places
+
+
+def _scan_id(inv: Inventory, accounts: list[str], regions: list[str], partial: bool) -> str:
+    """One scan per inventory, and one per part of it judged: judging a part never replaces the whole."""
+    base = f"scan-{inv.id.removeprefix('inv-')}"
+    if not partial:
+        return base
+    return f"{base}-{hashlib.sha256(','.join([*accounts, '|', *regions]).encode()).hexdigest()[:8]}"

@@ -72,13 +72,17 @@ def scans(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def resolve(conn: Connection, ref: str | None = "latest", *, back: int = 0) -> str:
-    """A scan id from an id, "latest", or the scan ``back`` before the latest."""
+def resolve(conn: Connection, ref: str | None = "latest", *, back: int = 0, whole: bool = False) -> str:
+    """A scan id from an id, "latest", or the scan ``back`` before the latest (imports are never
+    "latest"; ``whole``: only scans of every account and region count)."""
     if ref and ref != "latest":
         if conn.execute(select(S.id).where(S.id == ref)).first() is None:
             raise ScanNotFound(f"no scan {ref!r}")
         return ref
-    q = select(S.id).where(S.trigger != "import").order_by(S.started_at.desc()).offset(back).limit(1)
+    q = select(S.id).where(S.trigger == "full" if whole else S.trigger != "import")
+    q = (
+        q.order_by(S.finished_at.desc()).offset(back).limit(1)
+    )  # the latest judged (an old inventory may be judged again)
     row = conn.execute(q).first()
     if row is None:
         raise ScanNotFound(

@@ -37,9 +37,7 @@ def _bucket_account(ctx: CheckContext, bucket: str) -> str | None:
     """The account of the inventory whose S3 collection got to the bucket (answered or failed), this
     account first."""
     for account in sorted(ctx.accounts, key=lambda a: a != ctx.account):
-        if bucket in ctx.inventory.keys(account, GLOBAL, "s3", "GetBucketLogging"):
-            return account
-        if any((e["account"], e["region"], e["service"], e["operation"], e["key"])
-               == (account, GLOBAL, "s3", "GetBucketLogging", bucket) for e in ctx.inventory.errors):  # fmt: skip
+        answered = bucket in ctx.inventory.keys(account, GLOBAL, "s3", "GetBucketLogging")
+        if answered or ctx.inventory.error(account, GLOBAL, "s3", "GetBucketLogging", bucket) is not None:
             return account
     return None
