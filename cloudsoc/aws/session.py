@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.session
@@ -97,3 +98,23 @@ class ClientFactory:
             self.access_key, self.secret_key, self.token, region=self.region, endpoint=self.endpoint
         )
         return client(self.service, session=sess)
+
+
+def address_s3control_locally(s3control: Any, account: str) -> Any:
+    """S3 Control sends to ``<account>.s3-control.<region>.amazonaws.com``. A local endpoint (the
+    sandbox) has no per-account host names, so there the account prefix comes off before signing.
+    Returns the client; registering twice for one account is harmless."""
+    host = urlsplit(str(s3control.meta.endpoint_url)).hostname or ""
+    if host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        return s3control
+    prefix = f"{account}."
+
+    def strip(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        if parts.netloc.startswith(prefix):
+            request.url = urlunsplit(parts._replace(netloc=parts.netloc[len(prefix) :]))
+
+    s3control.meta.events.register(
+        "before-sign.s3-control", strip, unique_id=f"cloudsoc-local-s3control-{account}"
+    )
+    return s3control

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit_json, emit_table
+from cloudsoc.cli.output import HomeOpt, OutOpt, Output, console, emit, emit_json, emit_table
+from cloudsoc.cli.posture_reports import ScanOpt, sql_of
 from cloudsoc.cli.posture_reports import register as register_reports
 from cloudsoc.core.config import Home
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 posture_app = typer.Typer(help="Compliance posture: inventory, checks, frameworks, fixes, reports.",
                           no_args_is_help=True)  # fmt: skip
 AccountOpt = Annotated[list[str] | None, typer.Option("--account", help="account id or name (repeatable)")]
 RegionOpt = Annotated[list[str] | None, typer.Option("--region", help="region (repeatable)")]
 FrameworkOpt = Annotated[list[str] | None, typer.Option("--framework", help="framework id (repeatable)")]
-ScanOpt = Annotated[str, typer.Option("--scan", help="scan id, or latest")]
-
-
-def _sql(home: Home) -> Engine:
-    from cloudsoc.core import db
-
-    return db.connect(home.database_url)
 
 
 @posture_app.command("collect")
@@ -86,13 +77,10 @@ def results_cmd(home: HomeOpt = None, output: OutOpt = Output.table, scan: ScanO
     """The results of a scan, filtered."""
     from cloudsoc.posture import store
 
-    with _sql(Home.open(home)).connect() as conn:
+    with sql_of(Home.open(home)).connect() as conn:
         rows = store.results(conn, store.resolve(conn, scan), status=status and status.upper(), check=check,
                              account=account)  # fmt: skip
-    if output is Output.json:
-        emit_json([r.to_dict() for r in rows])
-        return
-    emit_table(f"{len(rows)} results", ["status", "severity", "check", "account", "region", "resource", "message"],
+    emit(output, [r.to_dict() for r in rows], f"{len(rows)} results", ["status", "severity", "check", "account", "region", "resource", "message"],
                [[r.status, r.severity, r.check, r.account, r.region, r.resource, r.message] for r in rows])  # fmt: skip
 
 
@@ -103,7 +91,7 @@ def diff_cmd(home: HomeOpt = None, output: OutOpt = Output.table,
     """New and resolved failures between two scans."""
     from cloudsoc.posture import store
 
-    with _sql(Home.open(home)).connect() as conn:
+    with sql_of(Home.open(home)).connect() as conn:
         new_id = store.resolve(conn, new)
         old_id = store.resolve(conn, old) if old else store.resolve(conn, back=1)
         d = store.diff(conn, old_id, new_id)
@@ -127,13 +115,10 @@ def trend_cmd(home: HomeOpt = None, output: OutOpt = Output.table, framework: Fr
     """Framework scores over the stored scans."""
     from cloudsoc.posture import store
 
-    with _sql(Home.open(home)).connect() as conn:
+    with sql_of(Home.open(home)).connect() as conn:
         rows = store.trend(conn, scope=f"account:{account}" if account else "org")
     rows = [r for r in rows if not framework or r["framework"] in framework]
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table("trend", ["at", "scan", "framework", "score %", "pass", "fail", "error"],
+    emit(output, rows, "trend", ["at", "scan", "framework", "score %", "pass", "fail", "error"],
                [[r["at"], r["scan_id"], r["framework"], r["score"], r["counts"].get("PASS", 0),
                  r["counts"].get("FAIL", 0), r["counts"].get("ERROR", 0)] for r in rows])  # fmt: skip
 
@@ -151,10 +136,7 @@ def checks_cmd(home: HomeOpt = None, output: OutOpt = Output.table) -> None:
                 used.setdefault(c, []).append(f"{fid}:{req.id}")
     rows: list[dict[str, Any]] = [{"id": s.id, "title": s.title, "severity": s.severity, "services": list(s.services), "scope": s.scope,
              "fix": s.fix, "requirements": used.get(s.id, [])} for _, s in CHECKS.items()]  # fmt: skip
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table(f"{len(rows)} checks", ["id", "severity", "title", "fix", "requirements"],
+    emit(output, rows, f"{len(rows)} checks", ["id", "severity", "title", "fix", "requirements"],
                [[r["id"], r["severity"], r["title"], r["fix"] or "", len(r["requirements"])] for r in rows])  # fmt: skip
 
 
@@ -166,10 +148,7 @@ def frameworks_cmd(home: HomeOpt = None, output: OutOpt = Output.table) -> None:
     rows = [{"id": f.id, "name": f.name, "requirements": len(f.requirements),
              "automated": sum(1 for r in f.requirements if not r.manual),
              "manual": sum(1 for r in f.requirements if r.manual)} for f in frameworks.bundled().values()]  # fmt: skip
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table("frameworks", ["id", "name", "requirements", "automated", "manual"],
+    emit(output, rows, "frameworks", ["id", "name", "requirements", "automated", "manual"],
                [[r["id"], r["name"], r["requirements"], r["automated"], r["manual"]] for r in rows])  # fmt: skip
 
 
@@ -187,10 +166,7 @@ def fix_cmd(home: HomeOpt = None, output: OutOpt = Output.table, scan: ScanOpt =
     h = Home.open(home)
     items = [it.to_dict() for it in remediate.run(h, scan=scan, check=check, account=account, resource=resource,
                                                   apply=apply, approved_by=approved_by)]  # fmt: skip
-    if output is Output.json:
-        emit_json(items)
-        return
-    emit_table(f"{len(items)} fixes ({'applied' if apply else 'plan only'})",
+    emit(output, items, f"{len(items)} fixes ({'applied' if apply else 'plan only'})",
                ["check", "account", "resource", "action", "policy", "status", "now", "changes / error"],
                [[i["check"], i["account"], i["resource"], i["action"], i["policy"], i["status"], i["after"] or "",
                  i["error"] or "; ".join(i["changes"]) or "nothing to change"] for i in items])  # fmt: skip
@@ -202,12 +178,9 @@ def changes_cmd(home: HomeOpt = None, output: OutOpt = Output.table,
     """What the continuous evaluation saw change, what caused it, and what was done."""
     from cloudsoc.posture.continuous import changes
 
-    with _sql(Home.open(home)).connect() as conn:
+    with sql_of(Home.open(home)).connect() as conn:
         rows = changes(conn, limit)
-    if output is Output.json:
-        emit_json(rows)
-        return
-    emit_table("posture changes", ["at", "check", "account", "resource", "was", "now", "event", "alert", "fix"],
+    emit(output, rows, "posture changes", ["at", "check", "account", "resource", "was", "now", "event", "alert", "fix"],
                [[r["at"], r["check_id"], r["account_id"], r["resource"], r["old_status"] or "", r["new_status"],
                  r["event_name"] or "", r["alert_id"] or "",
                  f"{r['fix']['mode']}: {r['fix']['status']}" if r["fix"] else ""] for r in rows])  # fmt: skip

@@ -49,7 +49,7 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1) from exc
 
 
-def _sql(home: Home) -> Engine:
+def sql_of(home: Home) -> Engine:
     from cloudsoc.core import db
 
     return db.connect(home.database_url)
@@ -81,7 +81,7 @@ def posture_report(
     if import_securityhub and fmt is not ReportFormat.asff:
         raise typer.BadParameter("--import-securityhub needs --format asff")
     h = Home.open(home)
-    with _errors(), _sql(h).connect() as conn:
+    with _errors(), sql_of(h).connect() as conn:
         doc = report.build(conn, store.resolve(conn, scan), framework or None)
         body = report.render(doc, fmt.value)
     written = {
@@ -124,7 +124,7 @@ def posture_bundle(
     from cloudsoc.posture import bundle, store
 
     h = Home.open(home)
-    with _errors(), _sql(h).connect() as conn:
+    with _errors(), sql_of(h).connect() as conn:
         manifest = bundle.write_bundle(conn, store.resolve(conn, scan), out)
     if output is Output.json:
         emit_json(manifest)
@@ -163,7 +163,7 @@ def posture_import(
     from cloudsoc.posture import prowler
 
     h = Home.open(home)
-    with _errors(), _sql(h).begin() as conn:
+    with _errors(), sql_of(h).begin() as conn:
         scan = prowler.import_ocsf(conn, file)
     summary: dict[str, Any] = {"scan": scan.id, "source": scan.source, "accounts": scan.accounts,
                                "regions": scan.regions, "results": scan.counts(), "problems": scan.problems}  # fmt: skip

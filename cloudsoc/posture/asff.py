@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudsoc.core.severity import normalize
 from cloudsoc.posture import ocsf
+from cloudsoc.posture.store import RANK
 
 if TYPE_CHECKING:
     import boto3
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = "2018-10-08"
 HOME_REGION = "us-east-1"
 BATCH = 100  # BatchImportFindings takes at most 100 findings per call
-_RANK = {"PASS": 0, "MANUAL": 1, "ERROR": 2, "FAIL": 3}
 # Security Hub's Compliance.Status for each OCSF compliance status (the verdict is ocsf's)
 _ASFF_STATUS = {"Pass": "PASSED", "Warning": "WARNING", "Fail": "FAILED", "Unknown": "NOT_AVAILABLE"}
 COMPLIANCE_STATUS = {s: _ASFF_STATUS[name] for s, (_, name) in ocsf.COMPLIANCE_STATUS.items()}
@@ -95,7 +95,7 @@ def findings(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for r in doc["results"]:
         f = finding(r, at=at, standards=standards)
         # A check that judged one resource twice gives one finding: the worse (one Id, one state).
-        if f["Id"] not in out or _RANK[r["status"]] > _RANK[out[f["Id"]]["ProductFields"]["cloudsoc/status"]]:
+        if f["Id"] not in out or RANK[r["status"]] > RANK[out[f["Id"]]["ProductFields"]["cloudsoc/status"]]:
             out[f["Id"]] = f
     return list(out.values())
 

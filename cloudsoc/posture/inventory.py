@@ -167,7 +167,11 @@ class Inventory:
 
     @classmethod
     def load(cls, path: Path) -> Inventory:
-        raw = path.read_bytes()
+        return cls.from_bytes(path.read_bytes())
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Inventory:
+        """An inventory file's bytes (gzipped, as ``save`` writes them, or plain JSON)."""
         return cls.from_dict(orjson.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw))
 
 

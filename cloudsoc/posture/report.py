@@ -157,16 +157,10 @@ def _inventory(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     if row["trigger"] == "import":
         return info, {}
     try:
-        inv = Inventory.from_dict(orjson.loads(_gunzip(raw)))
+        inv = Inventory.from_bytes(raw)
     except (OSError, ValueError, KeyError, CloudSOCError):
         return info, {}
     return info, {a: str(v.get("name") or a) for a, v in inv.accounts.items()}
-
-
-def _gunzip(raw: bytes) -> bytes:
-    import gzip
-
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
 
 
 def _iso(t: datetime) -> str:

@@ -152,12 +152,12 @@ def by_resource(results: list[Result]) -> dict[tuple[str, str, str, str], Result
     """One result per (check, account, region, resource): a check that judged it twice keeps the worse."""
     worst: dict[tuple[str, str, str, str], Result] = {}
     for r in results:
-        if r.key() not in worst or _RANK[r.status] > _RANK[worst[r.key()].status]:
+        if r.key() not in worst or RANK[r.status] > RANK[worst[r.key()].status]:
             worst[r.key()] = r
     return worst
 
 
-_RANK = {"PASS": 0, "MANUAL": 1, "ERROR": 2, "FAIL": 3}
+RANK = {"PASS": 0, "MANUAL": 1, "ERROR": 2, "FAIL": 3}  # which of two results for one resource is worse
 
 
 def current(conn: Connection, checks: list[str]) -> dict[tuple[str, str, str, str], str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from cloudsoc.aws.session import address_s3control_locally
 from cloudsoc.posture.collector import CollectContext, collector, names
 
 # Per-bucket settings, each filed under the bucket's name.
@@ -33,23 +33,5 @@ def _parse_policy(answer: dict[str, Any]) -> dict[str, Any]:
 
 def _account_block(s3control: CollectContext, account: str) -> None:
     """The account's Block Public Access (filed under s3control/GetPublicAccessBlock, key "")."""
-    _address_locally(s3control.client, account)
+    address_s3control_locally(s3control.client, account)
     s3control.call("GetPublicAccessBlock", AccountId=account)
-
-
-def _address_locally(client: Any, account: str) -> None:
-    """S3 Control sends to ``<account>.s3-control.<region>.amazonaws.com``. A local endpoint (the
-    sandbox) has no per-account host names, so there the account prefix comes off before signing."""
-    host = urlsplit(str(client.meta.endpoint_url)).hostname or ""
-    if host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
-        return
-    prefix = f"{account}."
-
-    def strip(request: Any, **_: Any) -> None:
-        parts = urlsplit(request.url)
-        if parts.netloc.startswith(prefix):
-            request.url = urlunsplit(parts._replace(netloc=parts.netloc[len(prefix) :]))
-
-    client.meta.events.register(
-        "before-sign.s3-control", strip, unique_id=f"posture-local-s3control-{account}"
-    )

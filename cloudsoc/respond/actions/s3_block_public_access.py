@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import functools
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.exceptions import ClientError
 
 from cloudsoc.aws.api import BLOCK_ALL_PUBLIC_ACCESS
-from cloudsoc.aws.session import client, endpoint_of
+from cloudsoc.aws.session import address_s3control_locally, client
 from cloudsoc.respond.action import Action, ActionParams, action
 from cloudsoc.respond.actions._aws import is_not_found
 
 
 def s3control_client(session: boto3.Session, account_id: str, region: str = "us-east-1") -> Any:
-    """An S3 Control client. S3 Control addresses ``<account>.s3-control...``; a local endpoint (the
-    sandbox) has no such host names, so there the account prefix is taken off before signing."""
-    s3c = client("s3control", region=region, session=session)
-    if endpoint_of(session):
-        prefix = f"{account_id}."
-
-        def strip(request: Any, **_: Any) -> None:
-            parts = urlsplit(request.url)
-            if parts.netloc.startswith(prefix):
-                request.url = urlunsplit(parts._replace(netloc=parts.netloc[len(prefix) :]))
-
-        s3c.meta.events.register("before-sign.s3-control", strip)
-    return s3c
+    """An S3 Control client that also works on a local endpoint (the sandbox)."""
+    return address_s3control_locally(client("s3control", region=region, session=session), account_id)
 
 
 class BlockPublicAccessParams(ActionParams):
