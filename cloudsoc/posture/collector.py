@@ -18,8 +18,9 @@ from typing import Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudsoc.aws.api import jsonable
 from cloudsoc.core.registry import Registry
-from cloudsoc.posture.inventory import Inventory, plain
+from cloudsoc.posture.inventory import Inventory
 
 # Answers that mean "this setting does not exist": filed as None, not as an error.
 ABSENT = frozenset({
@@ -108,7 +109,7 @@ class CollectContext:
     def put(self, operation: str, key: str, value: Any) -> None:
         """File a value the collector derived itself (the credential report, parsed)."""
         with self._lock:
-            self.inventory.put(self.account, self.region, self.service, operation, key, plain(value))
+            self.inventory.put(self.account, self.region, self.service, operation, key, jsonable(value))
 
     # -- internals ---------------------------------------------------------------------------
     _FAILED = object()
@@ -145,7 +146,7 @@ class CollectContext:
         if answer is self._FAILED:
             return None
         try:
-            value = None if answer is None else plain(transform(answer) if transform else answer)
+            value = None if answer is None else jsonable(transform(answer) if transform else answer)
         except (ValueError, TypeError, KeyError) as exc:  # an answer that cannot be read is a failed call
             self._fail(operation, key, "UnreadableAnswer", f"{type(exc).__name__}: {exc}")
             return None

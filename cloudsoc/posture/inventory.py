@@ -173,19 +173,3 @@ class Inventory:
     def from_bytes(cls, raw: bytes) -> Inventory:
         """An inventory file's bytes (gzipped, as ``save`` writes them, or plain JSON)."""
         return cls.from_dict(orjson.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw))
-
-
-def plain(value: Any) -> Any:
-    """An API answer as JSON data: datetimes become ISO strings, bytes are dropped, metadata goes."""
-    if isinstance(value, dict):
-        value = {k: v for k, v in value.items() if k != "ResponseMetadata"}
-    return orjson.loads(orjson.dumps(value, default=_fallback))
-
-
-def _fallback(obj: Any) -> Any:
-    if isinstance(obj, bytes | bytearray):
-        return obj.decode("utf-8", "replace")
-    if hasattr(obj, "read"):  # a streaming body
-        data: bytes = obj.read()
-        return data.decode("utf-8", "replace")
-    raise TypeError(f"cannot store {type(obj).__name__} in the inventory")

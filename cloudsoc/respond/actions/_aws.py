@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -43,14 +41,6 @@ def gone_on_revert(message: str, *codes: str) -> Iterator[None]:
         raise
 
 
-def jsonable(value: Any) -> Any:
-    """An API answer as plain JSON: timestamps as ISO strings, the transport's metadata dropped."""
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
+def trail_region(trail: str, region: str) -> str:
+    """Where a trail is managed: the home region its ARN names, else ``region`` (a trail given by name)."""
+    return trail.split(":")[3] if trail.startswith("arn:") else region

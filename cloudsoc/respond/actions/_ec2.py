@@ -132,3 +132,9 @@ def find_group(ec2: Any, group_id: str) -> dict[str, Any] | None:
             return None
         raise
     return groups[0] if groups else None
+
+
+def traffic(rule: dict[str, Any]) -> str:
+    """A security group rule's protocol and ports in words: "all traffic", "tcp 22-22"."""
+    proto = "all traffic" if rule["IpProtocol"] == "-1" else rule["IpProtocol"]
+    return proto + ("" if rule.get("FromPort") in (None, -1) else f" {rule['FromPort']}-{rule['ToPort']}")

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from cloudsoc.aws.session import client
 from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._aws import is_not_found, trail_region
 
 
 class EnableLogValidationParams(ActionParams):
@@ -33,8 +33,7 @@ class EnableLogValidation(Action[EnableLogValidationParams]):
 
     @functools.cached_property
     def _ct(self) -> Any:
-        trail = self.params.trail_name
-        region = trail.split(":")[3] if trail.startswith("arn:") else self.params.region  # the home region
+        region = trail_region(self.params.trail_name, self.params.region)
         return client("cloudtrail", region=region, session=self.session)
 
     def read(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ in the management account: act there.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from cloudsoc.aws.session import client
 from cloudsoc.respond.action import Action, ActionParams, action
-from cloudsoc.respond.actions._aws import is_not_found
+from cloudsoc.respond.actions._aws import is_not_found, trail_region
 
 MANAGEMENT_ALL = {"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}
 MANAGEMENT_ADVANCED = {
@@ -44,15 +45,15 @@ class RestoreTrail(Action[RestoreTrailParams]):
                           "cloudtrail:PutEventSelectors", "cloudtrail:StopLogging", "cloudtrail:DeleteTrail")  # fmt: skip
     params_model = RestoreTrailParams
 
+    @functools.cached_property
     def _ct(self) -> Any:
-        trail = self.params.trail
-        region = (
-            trail.split(":")[3] if trail.startswith("arn:") else self.params.region
-        )  # the trail's home region
-        return client("cloudtrail", region=region, session=self.session)
+        """A client in the trail's home region, made once."""
+        return client(
+            "cloudtrail", region=trail_region(self.params.trail, self.params.region), session=self.session
+        )
 
     def read(self) -> dict[str, Any]:
-        ct = self._ct()
+        ct = self._ct
         wanted = self.params.trail
         # Filter the answer too: not every implementation honours trailNameList.
         trails = [
@@ -116,7 +117,7 @@ class RestoreTrail(Action[RestoreTrailParams]):
         return out
 
     def change(self, state: dict[str, Any]) -> dict[str, Any]:
-        ct = self._ct()
+        ct = self._ct
         if not state["exists"]:
             return {"created": self._recreate(ct)}
         applied: dict[str, Any] = {"selectors_changed": False, "started_logging": False}
@@ -139,7 +140,7 @@ class RestoreTrail(Action[RestoreTrailParams]):
         return arn
 
     def undo(self, before: dict[str, Any], applied: dict[str, Any]) -> None:
-        ct = self._ct()
+        ct = self._ct
         if applied.get("created"):
             # by name (the ARN's last part): the sandbox deletes by name only
             ct.delete_trail(Name=applied["created"].rsplit("/", 1)[-1])

@@ -13,8 +13,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from cloudsoc.aws.api import jsonable
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
-from cloudsoc.respond.actions._aws import is_not_found, jsonable
+from cloudsoc.respond.actions._aws import is_not_found
 
 SERVICE_ROLE = "AWSServiceRoleForConfig"
 DEFAULT_NAME = "default"

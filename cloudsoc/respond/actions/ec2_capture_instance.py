@@ -13,9 +13,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsoc.aws.api import error_code
+from cloudsoc.aws.api import error_code, jsonable
 from cloudsoc.respond.action import Action, action
-from cloudsoc.respond.actions._aws import is_not_found, jsonable
+from cloudsoc.respond.actions._aws import is_not_found
 from cloudsoc.respond.actions._ec2 import InstanceParams, ebs_volumes, find_instance
 
 ATTRIBUTES = ("userData", "disableApiTermination", "disableApiStop", "instanceInitiatedShutdownBehavior",

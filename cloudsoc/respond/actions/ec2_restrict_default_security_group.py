@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from cloudsoc.aws.api import error_code
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
 from cloudsoc.respond.actions._aws import gone_on_revert
-from cloudsoc.respond.actions._ec2 import find_group
+from cloudsoc.respond.actions._ec2 import find_group, traffic
 
 RANGE_LISTS = ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds")
 PAIR_FIELDS = ("GroupId", "UserId", "VpcId", "VpcPeeringConnectionId", "Description")  # what Authorize takes
@@ -40,12 +40,10 @@ def single_rules(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def describe(rule: dict[str, Any]) -> str:
-    proto = "all traffic" if rule["IpProtocol"] == "-1" else rule["IpProtocol"]
-    ports = "" if rule.get("FromPort") in (None, -1) else f" {rule['FromPort']}-{rule['ToPort']}"
     field = next(f for f in RANGE_LISTS if f in rule)
     entry = rule[field][0]
     peer = entry.get("CidrIp") or entry.get("CidrIpv6") or entry.get("GroupId") or entry.get("PrefixListId")
-    return f"{proto}{ports} {peer}"
+    return f"{traffic(rule)} {peer}"
 
 
 @action

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from cloudsoc.aws.api import error_code
 from cloudsoc.respond.action import Action, ActionError, ActionParams, action
 from cloudsoc.respond.actions._aws import is_not_found
-from cloudsoc.respond.actions._ec2 import find_group
+from cloudsoc.respond.actions._ec2 import find_group, traffic
 
 ANYWHERE_V4 = "0.0.0.0/0"
 ANYWHERE_V6 = "::/0"
@@ -69,10 +69,8 @@ def _single_ranges(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _describe(part: dict[str, Any]) -> str:
-    proto = "all traffic" if part["IpProtocol"] == "-1" else part["IpProtocol"]
-    ports = "" if part.get("FromPort") in (None, -1) else f" {part['FromPort']}-{part['ToPort']}"
     ranges = [r["CidrIp"] for r in part["IpRanges"]] + [r["CidrIpv6"] for r in part["Ipv6Ranges"]]
-    return f"{proto}{ports} from {', '.join(ranges)}"
+    return f"{traffic(part)} from {', '.join(ranges)}"
 
 
 @action

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudsoc.aws.api import jsonable
 from cloudsoc.respond.action import Action, action
-from cloudsoc.respond.actions._aws import jsonable
 from cloudsoc.respond.actions._ec2 import InstanceParams, ebs_volumes, find_instance
 
 EVIDENCE_TAG = "cloudsoc:evidence"
