@@ -45,12 +45,39 @@ def _list_local(path: Path) -> Iterator[InputObject]:
     if not path.exists():
         raise InputError(f"no such file or folder: {path}")
     if path.is_file():
-        paths: list[Path] = [path]
-    else:
-        paths = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    for p in paths:
-        st = p.stat()
-        yield InputObject(str(p.resolve()), st.st_size, f"{st.st_size}:{st.st_mtime_ns}")
+        yield _local_object(str(path.resolve()))
+        return
+    for resolved in _walk(str(path.resolve())):
+        yield _local_object(resolved)
+
+
+def _local_object(resolved: str) -> InputObject:
+    st = os.stat(resolved)
+    return InputObject(resolved, st.st_size, f"{st.st_size}:{st.st_mtime_ns}")
+
+
+def _walk(folder: str) -> Iterator[str]:
+    """The resolved path of every file below ``folder`` (not hidden), in path order.
+
+    Symlinked folders are not entered; a symlinked file is listed as its target. ``folder`` is
+    resolved, so only symlinks need resolving (resolving each of a day's ten thousand files
+    cost a second).
+    """
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except PermissionError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(entry.path)
+        elif entry.name.startswith("."):
+            continue
+        elif entry.is_symlink():
+            if os.path.isfile(entry.path):
+                yield str(Path(entry.path).resolve())
+        elif entry.is_file(follow_symlinks=False):
+            yield entry.path
 
 
 def _list_s3(uri: str, s3: Any) -> Iterator[InputObject]:
