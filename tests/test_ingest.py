@@ -6,6 +6,7 @@ import gzip
 from pathlib import Path
 
 import orjson
+import pytest
 
 from cloudsoc.core.config import Home
 from cloudsoc.lake.ingest import ingest
@@ -122,3 +123,18 @@ def test_duckdb_catalog_file_sees_the_lake(home: Home, tmp_path: Path) -> None:
     ingest(home, [str(tmp_path / "in")])
     con = duckdb.connect(str(home.lake / "catalog.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM cloudtrail").fetchall() == [(10,)]
+
+
+def test_copies_are_dropped_after_their_partition_left_memory(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cloudsoc.lake.store.SEEN_IDS", 10)  # keep one partition's ids at a time
+    home.settings.ingest.chunk_kb = 1  # one file per chunk, so each partition is committed apart
+    a = [record(i, recipientAccountId="111111111111") for i in range(22)]
+    b = [record(i, recipientAccountId="222222222222") for i in range(100, 120)]
+    write_trail(tmp_path / "in" / "1-a.json.gz", a[:20])
+    write_trail(tmp_path / "in" / "2-b.json.gz", b)
+    write_trail(tmp_path / "in" / "3-a-again.json.gz", a[5:])  # 15 copies, 2 new
+    summary = ingest(home, [str(tmp_path / "in")], workers=1)
+    assert (summary.events_ingested, summary.duplicates_skipped) == (42, 15)
+    assert _count(home) == (42, 42)

@@ -38,6 +38,9 @@ SORT_KEYS: dict[str, list[tuple[str, str]]] = {
 # columns with (nearly) one value per row gain nothing from dictionary encoding
 UNIQUE_COLUMNS = {"event_id", "raw", "finding_id", "event_time", "start_time", "end_time"}
 ROW_GROUP = 16_384
+# event ids of recent partitions kept in memory for deduplication (~150 bytes each); the ids
+# of other partitions are read back from their files when a batch touches them again
+SEEN_IDS = 500_000
 GLOB = "account=*/date=*/*.parquet"
 UNKNOWN = "unknown"
 
@@ -65,7 +68,8 @@ class Lake:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.staging = root / "_staging"
-        self._seen: dict[tuple[str, str, str], set[str]] = {}
+        self._seen: dict[tuple[str, str, str], set[str]] = {}  # least recently used first
+        self._held = 0  # ids in self._seen
 
     # ---- reading -------------------------------------------------------------------------
     def files(self, source: str, since: datetime | None = None, until: datetime | None = None) -> list[str]:
@@ -95,6 +99,7 @@ class Lake:
         with open(self.root / ".write.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self._seen.clear()  # another writer may have added events since our last session
+            self._held = 0
             try:
                 if self.staging.exists():
                     for leftover in self.staging.iterdir():
@@ -151,18 +156,37 @@ class Lake:
     def _fresh(self, source: str, ids: list[str], acct: str, day: str) -> list[int]:
         """Positions of the first copy of each event the partition does not hold yet.
 
-        A partition's ids are read once per writer session and then kept in memory: within a
-        session this process is the only writer.
+        A partition's ids are read once and then kept in memory while it is among the recently
+        used ones: within a writer session this process is the only writer.
         """
-        seen = self._seen.get((source, acct, day))
-        if seen is None:
-            seen = self._seen[(source, acct, day)] = self._stored_ids(source, acct, day)
-        keep = []
-        for i, event_id in enumerate(ids):
-            if event_id not in seen:
-                seen.add(event_id)
-                keep.append(i)
+        seen = self._partition_ids((source, acct, day))
+        before = len(seen)
+        unique = set(ids)
+        if len(unique) == len(ids) and seen.isdisjoint(unique):
+            seen |= unique  # the common case, in C: all new, no copies within the file
+            keep = list(range(len(ids)))
+        else:
+            keep = []
+            for i, event_id in enumerate(ids):
+                if event_id not in seen:
+                    seen.add(event_id)
+                    keep.append(i)
+        self._held += len(seen) - before
+        self._forget_old()
         return keep
+
+    def _partition_ids(self, key: tuple[str, str, str]) -> set[str]:
+        seen = self._seen.pop(key, None)
+        if seen is None:
+            seen = self._stored_ids(*key)
+            self._held += len(seen)
+        self._seen[key] = seen  # now the most recently used
+        return seen
+
+    def _forget_old(self) -> None:
+        """Bounded memory: drop the least recently used partitions' ids (their files hold them)."""
+        while self._held > SEEN_IDS and len(self._seen) > 1:
+            self._held -= len(self._seen.pop(next(iter(self._seen))))
 
     def _stored_ids(self, source: str, acct: str, day: str) -> set[str]:
         files = self._partition_files(source, acct, day)
