@@ -21,22 +21,31 @@ if TYPE_CHECKING:
     from cloudsoc.detect.rules import Rule
 
 
+# (base rule, fields it must carry) -> the SQL relation of the base rule's matching events
+Matched = Callable[["Rule", list[str]], str]
+
+
+def grouped_by(rule: Rule) -> list[str]:
+    """The fields a correlation rule groups (and counts) its base rules' events by."""
+    corr = rule.correlation
+    assert corr is not None
+    return [*corr.group_by, *([corr.field] if corr.field else [])]
+
+
 def _field_sql(renderer: Renderer, name: str) -> str:
     """A field as one case-folded text value (Sigma compares case-insensitively); NULL when missing."""
     expr, col = renderer.field(name)
     return f"lower({expr})" if col else f"lower({expr}[1])"
 
 
-def _inputs(
-    con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, relation: Callable[[Rule], str]
-) -> None:
-    """``_corr_in``: every base-rule match with its group (events lacking a group-by field have none)."""
+def _inputs(con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, matched: Matched) -> None:
+    """``_corr_in``: every base-rule match with its group (events lacking a group-by field have none);
+    ``matched(base, fields)`` is the relation of a base rule's matching events, with ``fields``."""
     corr = rule.correlation
     assert corr is not None
     principal = PRINCIPAL.get(renderer.source, "NULL")
     parts = []
     for idx, ref in enumerate(corr.rules):
-        assert ref.condition is not None
         groups = [_field_sql(renderer, g) for g in corr.group_by]
         grp = f"to_json([{', '.join(groups)}])::VARCHAR" if groups else "'[]'"
         present = " AND ".join(f"{g} IS NOT NULL" for g in groups) or "TRUE"
@@ -44,7 +53,7 @@ def _inputs(
         parts.append(
             f"""SELECT {idx} AS rule_idx, event_id, event_time::TIMESTAMP AS t, {grp} AS grp, {val} AS val,
                        account_id, region, {principal} AS principal
-                FROM {relation(ref)} WHERE ({renderer.render(ref.condition)}) AND {present}"""
+                FROM {matched(ref, grouped_by(rule))} WHERE {present}"""
         )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _corr_in AS {' UNION ALL '.join(parts)}")
 
@@ -63,12 +72,12 @@ def _measure(rule: Rule) -> str:
 
 
 def correlate(
-    con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, relation: Callable[[Rule], str]
+    con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, matched: Matched
 ) -> list[Match]:
-    """Matches of one correlation rule over the candidate table of the current scope."""
+    """Matches of one correlation rule over its base rules' matches in the current scope."""
     corr = rule.correlation
     assert corr is not None
-    _inputs(con, rule, renderer, relation)
+    _inputs(con, rule, renderer, matched)
     fired = con.execute(
         f"SELECT grp, t FROM (SELECT grp, t, {_measure(rule)} AS hit FROM _corr_in) WHERE hit"
     ).fetchall()

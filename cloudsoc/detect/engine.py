@@ -1,14 +1,16 @@
 """Running rules over a scope of events held in DuckDB views (the lake, or test events).
 
-Per source, in set-based steps rather than a loop over events:
-1. one scan of the hot columns keeps the candidates: events that satisfy at least one rule's
-   hot-column part (low-cardinality predicates resolved to the values present, so they push down
-   into the Parquet scan as plain IN filters);
-2. the raw record is fetched only for candidates of rules that look inside it, selected by event
-   name so row groups without such events are never decompressed;
-3. each rule's full predicate runs over the small candidate table, and its matches are grouped
-   in SQL by account, principal and dedup window, so a noisy rule costs one row per group;
-4. correlation rules aggregate their base rules' matches with window functions (correlate.py).
+Per source, in a few set-based queries whatever the number of rules:
+1. one scan of the hot columns evaluates every rule that needs nothing else, and keeps each
+   (rule, event) match as a row of ``_hits`` (low-cardinality predicates are resolved to the
+   values present, so they push down into the Parquet scan as plain IN filters);
+2. one more scan fetches the raw record of the candidates of rules that look inside it (their
+   hot-column part holds), tagged with those rules; each such rule then extracts its raw fields
+   once per candidate and adds its matches to ``_hits``;
+3. one query groups the matches of every alerting rule by rule, account, principal and dedup
+   window, so a noisy rule costs one row per group;
+4. correlation rules aggregate their base rules' rows of ``_hits`` with window functions
+   (correlate.py).
 Only Python rules see events one at a time, and only the candidates of their prefilter.
 """
 
@@ -22,11 +24,23 @@ import duckdb
 import orjson
 
 from cloudsoc.detect import udf
-from cloudsoc.detect.correlate import correlate
-from cloudsoc.detect.fields import PRINCIPAL
-from cloudsoc.detect.ir import Atom, Const
+from cloudsoc.detect.correlate import correlate, grouped_by
+from cloudsoc.detect.fields import PRINCIPAL, hot_column
+from cloudsoc.detect.ir import And, Atom, Const, Node, Or
 from cloudsoc.detect.rules import Rule
-from cloudsoc.detect.sql import Renderer, hot_part, lit, needs_raw, python_test, scalar
+from cloudsoc.detect.sql import (
+    Renderer,
+    extracted,
+    has_keyword,
+    hot_part,
+    json_path,
+    lit,
+    needs_raw,
+    python_test,
+    raw_fields,
+    raw_values,
+    scalar,
+)
 
 FETCH_KEY = {"cloudtrail": "event_name", "guardduty": "finding_type", "securityhub": "product_name"}
 CONTEXT = {"cloudtrail": ("event_name", "event_source", "source_ip"), "guardduty": ("finding_type",)}
@@ -63,12 +77,10 @@ class Engine:
         matches: list[Match] = []
         for source in sorted({r.source for r in evaluated}):
             scope = _Scope(con, source, window)
-            rules = [r for r in evaluated if r.source == source]
-            scope.prepare(rules, set(inputs))
-            for rule in (r for r in plain if r.source == source and r.alert):
-                matches.extend(scope.matches(rule, self.window))
+            scope.evaluate([r for r in evaluated if r.source == source], correlations)
+            matches.extend(scope.alerts([r for r in plain if r.source == source and r.alert], self.window))
             for rule in (r for r in correlations if r.correlation.rules[0].source == source):  # type: ignore[union-attr]
-                matches.extend(correlate(scope.con, rule, scope.renderer, scope.relation))
+                matches.extend(correlate(scope.con, rule, scope.extracting, scope.matched))
         return matches
 
 
@@ -91,8 +103,11 @@ class _Scope:
         self._distinct: dict[str, list[str]] = {}
         self._resolved: dict[tuple[str, Atom], list[str]] = {}
         self.renderer = Renderer(source, self.resolve)
-        self._hot: dict[str, str] = {}
-        self._raw_rules: set[str] = set()
+        self.extracting = Renderer(source, self.resolve, extract=True)
+        self.index: dict[str, int] = {}  # rule id -> its number in _hits and _raw
+        self.raw_rules: set[str] = set()
+        self.view_columns = [r[0] for r in con.execute(f"DESCRIBE {self.view}").fetchall()]
+        self.columns: list[str] = []  # the columns of _hits
 
     def resolve(self, column: str, atom: Atom) -> list[str]:
         """The values of a low-cardinality column present in the scope that satisfy ``atom``."""
@@ -116,65 +131,180 @@ class _Scope:
         self._resolved[key] = found
         return found
 
-    def prepare(self, rules: list[Rule], want_raw: set[str]) -> None:
-        """``_cand``: hot columns of every candidate event; ``_raw``: raw records where needed."""
-        self._hot = {r.id: self._hot_sql(r) for r in rules}
-        cols = [c for c in self._columns() if c != "raw"]
-        union = " OR ".join(f"({h})" for h in self._hot.values()) or "FALSE"
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _cand AS SELECT {', '.join(cols)} FROM {self.view} WHERE {union}"
-        )
-        self._raw_rules = {
+    # ---- evaluation ------------------------------------------------------------------------
+    def evaluate(self, rules: list[Rule], correlations: list[Rule]) -> None:
+        """``_hits``: one row per (rule, matching event) with the hot columns, for every rule
+        except Python ones; ``_raw``: the raw candidates of rules that look inside the record."""
+        self.index = {r.id: i for i, r in enumerate(rules)}
+        wanted = {"event_id", "event_time", "account_id", "region", PRINCIPAL.get(self.source, ""),
+                  *CONTEXT.get(self.source, ()),
+                  *(col.name for c in correlations for f in grouped_by(c) if (col := hot_column(self.source, f)))}  # fmt: skip
+        self.columns = [c for c in self.view_columns if c in wanted]
+        raw_grouping = {
+            b.id
+            for c in correlations
+            if any(hot_column(self.source, f) is None for f in grouped_by(c))
+            for b in c.correlation.rules  # type: ignore[union-attr]
+        }
+        self.raw_rules = {
             r.id
             for r in rules
-            if r.id in want_raw
-            or r.python is not None
-            or (r.condition and needs_raw(self.source, r.condition))
+            if r.python is not None
+            or r.id in raw_grouping
+            or needs_raw(self.source, r.condition or Const(True))
         }
-        self._fetch_raw([self._hot[i] for i in self._raw_rules])
+        hot = [r for r in rules if r.id not in self.raw_rules]
+        self._hot_pass(hot)
+        raw = [r for r in rules if r.id in self.raw_rules]
+        if raw:
+            self._raw_pass(raw)
+        for rule in raw:
+            if rule.python is None:
+                self._add_raw_matches(rule)
 
-    def relation(self, rule: Rule) -> str:
-        """The candidate rows a rule reads: ``_raw`` (every column) when it looks inside the
-        raw record, else ``_cand`` (hot columns only)."""
-        return "_raw" if rule.id in self._raw_rules else "_cand"
+    def _hot_pass(self, rules: list[Rule]) -> None:
+        """Every rule is tested on every candidate row here, so the rules that name the event
+        (most do) are tested only on rows of the events they name: one IN test gates them all."""
+        cols = ", ".join(self.columns)
+        if not rules:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _hits AS SELECT 0 AS rule_idx, {cols} FROM {self.view} WHERE FALSE"
+            )
+            return
+        sql = {r.id: self.renderer.render(r.condition) for r in rules}  # type: ignore[arg-type]
+        key = FETCH_KEY.get(self.source)
+        keyed = {r.id: self._keys(r.condition) for r in rules} if key else {}  # type: ignore[arg-type]
+        gated = [r for r in rules if keyed.get(r.id) is not None]
+        names = sorted(set().union(*(keyed[r.id] or set() for r in gated)))
+        tags = _tags([(self.index[r.id], sql[r.id]) for r in rules if r not in gated])
+        if gated:
+            inside = _tags([(self.index[r.id], sql[r.id]) for r in gated])
+            tags = f"list_concat(CASE WHEN {key} IN ({', '.join(map(lit, names)) or 'NULL'}) THEN {inside} END, {tags})"
+        union = " OR ".join(f"({h})" for h in sql.values())
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _hits AS
+                SELECT unnest({tags}) AS rule_idx, {cols} FROM {self.view} WHERE {union}"""
+        )
 
-    def where(self, rule: Rule) -> str:
-        if rule.kind == "python":
-            return self._hot[rule.id]
+    def _keys(self, node: Node) -> set[str] | None:
+        """The values of the sort-key column (the event name) that ``node`` can match at all, or
+        None when it does not restrict them."""
+        if isinstance(node, Atom):
+            col = hot_column(self.source, node.field)
+            if (
+                col is None
+                or col.name != FETCH_KEY.get(self.source)
+                or node.op in ("null", "exists", "fieldref")
+            ):
+                return None
+            return set(self.resolve(col.name, node)) if col.low_cardinality else None
+        if isinstance(node, Const):
+            return None if node.value else set()
+        if isinstance(node, And):
+            known = [k for k in map(self._keys, node.args) if k is not None]
+            return set.intersection(*known) if known else None
+        if isinstance(node, Or):
+            parts = [self._keys(a) for a in node.args]
+            return None if any(p is None for p in parts) else set().union(*parts)  # type: ignore[arg-type]
+        return None
+
+    def _raw_pass(self, rules: list[Rule]) -> None:
+        """``_raw``: every column of the candidates of ``rules``, with the numbers of the rules
+        whose hot part holds (``hits``), in one scan that reads ``raw`` only for those rows."""
+        parts = [(self.index[r.id], self._hot_sql(r)) for r in rules]
+        union = " OR ".join(f"({h})" for _, h in parts)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _raw AS
+                SELECT *, {_tags(parts)} AS hits FROM {self.view}
+                WHERE {self._pick(union)} AND ({union})"""
+        )
+
+    def _pick(self, union: str) -> str:
+        """The candidates' values of the column files are sorted by, as a plain IN filter: it
+        reaches the Parquet scan, which then skips row groups (and their raw records) without them."""
+        key = FETCH_KEY.get(self.source)
+        if key is None:
+            return "TRUE"
+        keys = [
+            r[0] for r in self.con.execute(f"SELECT DISTINCT {key} FROM {self.view} WHERE {union}").fetchall()
+        ]
+        present = [lit(k) for k in keys if k is not None]
+        pick = f"{key} IN ({', '.join(present)})" if present else "FALSE"
+        return f"({pick} OR {key} IS NULL)" if None in keys else pick
+
+    def _candidates(self, rule: Rule, columns: str) -> str:
+        """A query of the rule's matching candidates in ``_raw``: the raw fields the rule reads
+        are extracted once per candidate, in one parse of the record (materialized, so that the
+        condition cannot inline the extraction again for every test of the field)."""
         assert rule.condition is not None
-        return self.renderer.render(rule.condition)
+        fields = sorted(raw_fields(self.source, rule.condition))
+        paths = [json_path(f) or "$.x" for f in fields]
+        keep = ", ".join(c for c in self.view_columns if c != "raw")
+        if rule.python is not None or has_keyword(rule.condition):
+            keep += ", raw"
+        extract = "".join(
+            f", {raw_values(f, f'_j[{i + 1}]')} AS {extracted(f)}" for i, f in enumerate(fields)
+        )
+        return f"""WITH c AS MATERIALIZED (
+                       SELECT {keep}{extract}
+                       FROM (SELECT *, json_extract(raw, {_list(paths)}) AS _j FROM _raw
+                             WHERE list_contains(hits, {self.index[rule.id]})))
+                   SELECT {columns} FROM c WHERE {self.extracting.render(rule.condition)}"""
 
-    def matches(self, rule: Rule, window: timedelta) -> list[Match]:
-        if rule.python is not None:
-            return self._python_matches(rule)
+    def _add_raw_matches(self, rule: Rule) -> None:
+        cols = ", ".join(self.columns)
+        self.con.execute(f"INSERT INTO _hits {self._candidates(rule, f'{self.index[rule.id]}, {cols}')}")
+
+    def matched(self, rule: Rule, fields: list[str]) -> str:
+        """The relation of a (non-Python) rule's matches: its ``_hits`` rows, with ``fields``
+        that live in the raw record extracted as columns (see ``Renderer(extract=True)``)."""
+        where = f"rule_idx = {self.index[rule.id]}"
+        raw = sorted({f for f in fields if hot_column(self.source, f) is None})
+        if not raw:
+            return f"(SELECT * FROM _hits WHERE {where})"
+        paths = _list([json_path(f) or "$.x" for f in raw])
+        extract = ", ".join(f"{raw_values(f, f'r._j[{i + 1}]')} AS {extracted(f)}" for i, f in enumerate(raw))
+        return f"""(SELECT h.*, {extract} FROM _hits h
+                    JOIN (SELECT event_id, raw, json_extract(raw, {paths}) AS _j FROM _raw) r USING (event_id)
+                    WHERE h.{where})"""
+
+    # ---- alerts ----------------------------------------------------------------------------
+    def alerts(self, rules: list[Rule], window: timedelta) -> list[Match]:
+        out: list[Match] = []
+        for rule in (r for r in rules if r.python is not None):
+            out.extend(self._python_matches(rule))
+        by_index = {self.index[r.id]: r for r in rules if r.python is None}
+        if not by_index:
+            return out
         principal = PRINCIPAL.get(self.source, "NULL")
-        context = ", ".join(f"arg_min({c}, event_time) AS {c}" for c in CONTEXT.get(self.source, ()))
+        context = "".join(f", arg_min({c}, event_time) AS {c}" for c in CONTEXT.get(self.source, ()))
         seconds = max(int(window.total_seconds()), 1)
         cur = self.con.execute(
-            f"""SELECT account_id, {principal} AS principal, min(event_time)::TIMESTAMP AS first_seen,
+            f"""SELECT rule_idx, account_id, {principal} AS principal, min(event_time)::TIMESTAMP AS first_seen,
                        max(event_time)::TIMESTAMP AS last_seen, arg_min(region, event_time) AS region,
-                       list(event_id ORDER BY event_time, event_id) AS event_ids{", " + context if context else ""}
-                FROM {self.relation(rule)} WHERE {self.where(rule)}
-                GROUP BY account_id, {principal}, epoch(event_time)::BIGINT // {seconds}
-                ORDER BY first_seen"""
+                       list(event_id ORDER BY event_time, event_id) AS event_ids{context}
+                FROM _hits WHERE rule_idx IN ({", ".join(map(str, by_index))})
+                GROUP BY rule_idx, account_id, {principal}, epoch(event_time)::BIGINT // {seconds}
+                ORDER BY rule_idx, first_seen"""
         )
         names = [d[0] for d in cur.description]
-        out = []
         for row in cur.fetchall():
             r = dict(zip(names, row, strict=True))
             ctx = {c: r[c] for c in CONTEXT.get(self.source, ()) if r.get(c)}
             # times leave DuckDB as naive UTC: converting through time zone objects costs more
             first, last = r["first_seen"].replace(tzinfo=UTC), r["last_seen"].replace(tzinfo=UTC)
-            out.append(Match(rule, r["event_ids"], first, last, r["account_id"],
+            out.append(Match(by_index[r["rule_idx"]], r["event_ids"], first, last, r["account_id"],
                              r["region"], r["principal"], str(r["principal"] or ""), ctx))  # fmt: skip
         return out
 
     def _python_matches(self, rule: Rule) -> list[Match]:
         """A Python rule (or the Python half of a Sigma rule) sees its candidates one at a time."""
         assert rule.python is not None
-        cur = self.con.execute(
-            f"SELECT * FROM {self.relation(rule)} WHERE {self.where(rule)} ORDER BY event_time, event_id"
-        )
+        if rule.condition is not None:
+            sql = self._candidates(rule, "*") + " ORDER BY event_time, event_id"
+        else:
+            sql = f"SELECT * FROM _raw WHERE list_contains(hits, {self.index[rule.id]}) ORDER BY event_time, event_id"
+        cur = self.con.execute(sql)
         names = [d[0] for d in cur.description]
         principal = PRINCIPAL.get(self.source, "")
         out = []
@@ -195,32 +325,20 @@ class _Scope:
                              row.get("region"), row.get(principal), group, ctx))  # fmt: skip
         return out
 
-    def _columns(self) -> list[str]:
-        return [r[0] for r in self.con.execute(f"DESCRIBE {self.view}").fetchall()]
-
     def _hot_sql(self, rule: Rule) -> str:
-        if rule.kind == "python":
+        if rule.condition is None:  # a Python rule: its event-name prefilter
             names = rule.event_names
             return f"event_name IN ({', '.join(lit(n) for n in names)})" if names else "TRUE"
-        assert rule.condition is not None
         part = hot_part(self.source, rule.condition)
         return "TRUE" if isinstance(part, Const) and part.value else self.renderer.render(part)
 
-    def _fetch_raw(self, hot_parts: list[str]) -> None:
-        """``_raw``: whole candidate events of rules that look inside the raw record, fetched by
-        event name so that row groups without those events are never decompressed."""
-        wanted = " OR ".join(f"({h})" for h in hot_parts) or "FALSE"
-        key = FETCH_KEY.get(self.source)
-        pick = "TRUE"
-        if key:
-            keys = [
-                r[0] for r in self.con.execute(f"SELECT DISTINCT {key} FROM _cand WHERE {wanted}").fetchall()
-            ]
-            present = [lit(k) for k in keys if k is not None]
-            pick = f"{key} IN ({', '.join(present)})" if present else "FALSE"
-            if None in keys:
-                pick = f"({pick} OR {key} IS NULL)"
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM {self.view}
-                WHERE {pick} AND event_id IN (SELECT event_id FROM _cand WHERE {wanted})"""
-        )
+
+def _list(texts: list[str]) -> str:
+    return "[" + ", ".join(lit(t) for t in texts) + "]::VARCHAR[]"
+
+
+def _tags(parts: list[tuple[int, str]]) -> str:
+    """The numbers of the rules whose predicate holds on a row, as a list."""
+    if not parts:
+        return "[]::INTEGER[]"
+    return f"list_filter([{', '.join(f'CASE WHEN {h} THEN {i} END' for i, h in parts)}], lambda i: i IS NOT NULL)"

@@ -113,6 +113,15 @@ def register(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     if known[0][0]:
         return
+    # An IPv4 address as an integer (NULL for anything else), for CIDR tests written as ranges.
+    # Octets take no leading zeros, as Python's ipaddress, which the per-event evaluator uses.
+    con.execute(
+        r"""CREATE OR REPLACE TEMP MACRO cs_ipv4(x) AS CASE
+            WHEN regexp_full_match(x, '(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}')
+            THEN list_reduce(list_transform(string_split(x, '.'), lambda o: TRY_CAST(o AS UTINYINT)::UBIGINT),
+                             lambda a, b: a * 256 + b)
+            END"""
+    )
     listing = duckdb.list_type(VARCHAR)
     con.create_function(  # type: ignore[call-overload]
         "cs_values", _cs_values, [VARCHAR, VARCHAR], listing, type="arrow", side_effects=False
