@@ -222,8 +222,8 @@ def _load_chunk(objects: list[InputObject], lake_root: Path, qdir: Path, s3: S3F
     staged: list[Staged] = []
     results = {}
     for source, batch in batches.items():
-        table, results[source] = batch.finish()
-        staged.extend(lake.stage(source, table))
+        files, results[source] = lake.stage(source, batch)
+        staged.extend(files)
     for item, source, handle in handles:
         parsed = results[source][handle]
         item.events = parsed.kept

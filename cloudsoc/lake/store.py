@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from cloudsoc.normalize.schema import SCHEMAS, SOURCES
+from cloudsoc.normalize.formats import Batch
+from cloudsoc.normalize.schema import SCHEMAS, SOURCES, Parsed
 
 SORT_KEYS: dict[str, list[tuple[str, str]]] = {
     source: [(c, "ascending") for c in cols]
@@ -110,23 +111,21 @@ class Lake:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def stage(self, source: str, table: pa.Table) -> list[Staged]:
-        """Sorted partition files of ``table`` under staging (safe to run in worker processes)."""
+    def stage(self, source: str, batch: Batch) -> tuple[list[Staged], dict[int, Parsed]]:
+        """Sorted partition files of a batch under staging (safe to run in worker processes),
+        and what the batch made of each of its objects."""
+        table, parsed = batch.finish(lambda rows: _order(source, rows))
         if table.num_rows == 0:
-            return []
-        accts = pc.fill_null(table["account_id"], UNKNOWN)
-        days = pc.strftime(table["event_time"], "%Y-%m-%d")
-        # one contiguous copy first: sorting a table of hundreds of small chunks is much slower
-        rows = table.append_column("_acct", accts).append_column("_day", days).combine_chunks()
-        rows = rows.sort_by([("_acct", "ascending"), ("_day", "ascending"), *SORT_KEYS[source]])
+            return [], parsed
+        accts, days = _partition_keys(table)
         staged = []
-        for start, stop in _runs(rows["_acct"].to_pylist(), rows["_day"].to_pylist()):
-            part = rows.slice(start, stop - start)
-            acct, day = part["_acct"][0].as_py(), part["_day"][0].as_py()
+        for start, stop in _runs(accts.to_pylist(), days.cast(pa.int32()).to_pylist()):
+            part = table.slice(start, stop - start)
+            acct, day = accts[start].as_py(), pc.strftime(days.slice(start, 1), "%Y-%m-%d")[0].as_py()
             path = self.staging / f"part-{uuid.uuid4().hex}.parquet"
-            _write_parquet(part.drop_columns(["_acct", "_day"]), path)
+            _write_parquet(part, path)
             staged.append(Staged(source, acct, day, path, part["event_id"]))
-        return staged
+        return staged, parsed
 
     def commit(self, staged: list[Staged]) -> WriteResult:
         """Move staged files into their partitions, without the events the lake already holds.
@@ -244,7 +243,25 @@ def sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _runs(accts: list[str], days: list[str]) -> list[tuple[int, int]]:
+def _partition_keys(table: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """The account and the day (a date32: formatting every row's day as text costs more than
+    sorting) of every row: the partition it is stored in."""
+    accts = pc.fill_null(table["account_id"], UNKNOWN)
+    return accts, pc.cast(table["event_time"], pa.date32())
+
+
+def _order(source: str, table: pa.Table) -> pa.Array:
+    """The order of rows in staged files: by partition, then by the source's sort keys.
+
+    Only the key columns are sorted (a table of hundreds of small chunks, or one with the raw
+    column, is much slower to sort whole).
+    """
+    accts, days = _partition_keys(table)
+    keys = pa.table({"_acct": accts, "_day": days, **{c: table[c] for c, _ in SORT_KEYS[source]}})
+    return pc.sort_indices(keys, [("_acct", "ascending"), ("_day", "ascending"), *SORT_KEYS[source]])
+
+
+def _runs(accts: list[str], days: list[int | None]) -> list[tuple[int, int]]:
     """[start, stop) of each run of equal (account, day) in sorted rows."""
     runs: list[tuple[int, int]] = []
     start = 0

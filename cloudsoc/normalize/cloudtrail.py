@@ -6,13 +6,15 @@ the raw record is kept as the exact bytes CloudTrail wrote.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 
 from cloudsoc.core.errors import InputError
-from cloudsoc.normalize.formats import BATCHES, PARSERS
+from cloudsoc.normalize.formats import BATCHES, PARSERS, Order
 from cloudsoc.normalize.schema import SCHEMAS, Parsed, RecordIssue, to_timestamps, to_utf8
 
 Scalar = str | int | float | bool | None
@@ -62,6 +64,7 @@ _NO_SESSION = _Session()
 _NO_ISSUER = _Issuer()
 _NO_ATTRIBUTES = _Attributes()
 _EMPTY = SCHEMAS["cloudtrail"].empty_table()
+_HOT_SCHEMA = SCHEMAS["cloudtrail"].remove(SCHEMAS["cloudtrail"].get_field_index("raw"))
 
 
 class _Delivery(msgspec.Struct):
@@ -124,60 +127,101 @@ def _offset(exc: Exception) -> int | None:
 
 
 class CloudTrailBatch:
-    """Records of many objects, turned into columns a few thousand at a time.
+    """Records of many objects, turned into one table in the order the caller asks for.
 
-    Building columns per piece rather than per object saves the fixed cost of small delivery
-    files; pieces stay small so the decompressed objects behind them can be freed early.
+    Hot columns are built a few thousand records at a time (saving the fixed cost of small
+    delivery files, and freeing the decoded values early). The raw column is built once, at
+    the end, straight in the final row order: the large text is copied once, never re-sorted.
     """
 
     PIECE = 8192
 
     def __init__(self) -> None:
-        self._hots: list[_Hot] = []
-        self._raws: list[msgspec.Raw] = []
-        self._where: list[tuple[int, int]] = []  # (handle, record index) of every pending record
+        self._hots: list[_Hot] = []  # decoded, columns not built yet
+        self._raws: list[msgspec.Raw] = []  # every decoded record, in row order
         self._pieces: list[pa.Table] = []
+        self._bad: dict[int, str] = {}  # row -> why it cannot be kept, found when building columns
         self._objects: list[Parsed] = []
+        self._starts: list[int] = []  # the first row of each handle
+        self._kept: dict[int, list[int]] = {}  # record index of each row, for handles that lost some
 
     def add(self, data: bytes, kind: str) -> int:
         records = split_records(data, kind)
         handle = len(self._objects)
-        issues: list[RecordIssue] = []
-        for i, raw in enumerate(records):
-            try:
-                hot = _hot.decode(raw)
-                reason = "" if isinstance(hot.eventTime, str) else "no eventTime"
-            except UnicodeDecodeError:
-                reason = "record is not valid UTF-8"
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                reason = str(exc)
-            if reason:
-                issues.append(RecordIssue(i, f"record {i}: {reason}", bytes(raw).decode("utf-8", "replace")))
-                continue
-            self._hots.append(hot)
-            self._raws.append(raw)
-            self._where.append((handle, i))
-        self._objects.append(Parsed("cloudtrail", _EMPTY, issues, len(records) - len(issues)))
+        hots, kept, issues = _decode_each(records)
+        if issues:
+            records = [records[i] for i in kept]
+            self._kept[handle] = kept
+        self._starts.append(len(self._raws))
+        self._hots += hots
+        self._raws += records
+        self._objects.append(Parsed("cloudtrail", _EMPTY, issues, len(hots)))
         if len(self._hots) >= self.PIECE:
             self._build()
         return handle
 
     def _build(self) -> None:
-        table, bad = _table(self._hots, self._raws)
-        for row, reason in sorted(bad.items()):
-            handle, i = self._where[row]
+        first = len(self._raws) - len(self._hots)
+        table, bad = _table(self._hots, self._raws[first:])
+        self._bad.update({first + row: reason for row, reason in bad.items()})
+        self._pieces.append(table)
+        self._hots = []
+
+    def finish(self, order: Order | None = None) -> tuple[pa.Table, dict[int, Parsed]]:
+        if self._hots or not self._pieces:
+            self._build()
+        table = pa.concat_tables(self._pieces).combine_chunks()
+        rows = np.arange(table.num_rows)  # the row of self._raws behind each table row
+        if self._bad:
+            table, rows = _drop(table, rows, list(self._bad))
+        if order is not None:
+            at = order(table)
+            table, rows = table.take(at), rows[at.to_numpy()]
+        raw, bad_text = to_utf8([self._raws[r] for r in rows.tolist()])
+        table = table.append_column("raw", raw)
+        if bad_text:
+            self._bad.update({int(rows[i]): "record is not valid UTF-8" for i in bad_text})
+            table, _ = _drop(table, rows, bad_text)
+        self._report_bad()
+        return table, dict(enumerate(self._objects))
+
+    def _report_bad(self) -> None:
+        """Each bad row as an issue of its object, at the record's index in that object."""
+        for row, reason in sorted(self._bad.items()):
+            handle = bisect.bisect_right(self._starts, row) - 1
+            i = row - self._starts[handle]
+            i = self._kept[handle][i] if handle in self._kept else i
             raw = bytes(self._raws[row]).decode("utf-8", "replace")
             self._objects[handle].issues.append(RecordIssue(i, f"record {i}: {reason}", raw))
             self._objects[handle].records -= 1
-        if bad:
-            table = table.filter(pa.array([i not in bad for i in range(table.num_rows)]))
-        self._pieces.append(table)
-        self._hots, self._raws, self._where = [], [], []
+        self._bad = {}
 
-    def finish(self) -> tuple[pa.Table, dict[int, Parsed]]:
-        if self._hots or not self._pieces:
-            self._build()
-        return pa.concat_tables(self._pieces), dict(enumerate(self._objects))
+
+def _drop(table: pa.Table, rows: np.ndarray, positions: list[int]) -> tuple[pa.Table, np.ndarray]:
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[positions] = False
+    return table.filter(keep), rows[keep]
+
+
+def _decode_each(records: list[msgspec.Raw]) -> tuple[list[_Hot], list[int], list[RecordIssue]]:
+    """The hot fields of the good records, their indexes, and an issue for every other record."""
+    hots: list[_Hot] = []
+    kept: list[int] = []
+    issues: list[RecordIssue] = []
+    for i, raw in enumerate(records):
+        try:
+            hot = _hot.decode(raw)
+            reason = "" if isinstance(hot.eventTime, str) else "no eventTime"
+        except UnicodeDecodeError:
+            reason = "record is not valid UTF-8"
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            reason = str(exc)
+        if reason:
+            issues.append(RecordIssue(i, f"record {i}: {reason}", bytes(raw).decode("utf-8", "replace")))
+            continue
+        hots.append(hot)
+        kept.append(i)
+    return hots, kept, issues
 
 
 def parse(data: bytes, kind: str = "cloudtrail") -> Parsed:
@@ -201,7 +245,7 @@ def _col(values: list[Scalar]) -> pa.Array:
 
 
 def _table(hots: list[_Hot], raws: list[msgspec.Raw]) -> tuple[pa.Table, dict[int, str]]:
-    """The columns of decoded records, and the rows that cannot be kept with the reason."""
+    """The hot columns of decoded records, and the rows that cannot be kept with the reason."""
     # inline type checks: a helper call per nested object costs more than the decoding
     ids = [u if type(u := h.userIdentity) is _Identity else _NO_IDENTITY for h in hots]
     sessions = [c if type(c := u.sessionContext) is _Session else _NO_SESSION for u in ids]
@@ -209,11 +253,12 @@ def _table(hots: list[_Hot], raws: list[msgspec.Raw]) -> tuple[pa.Table, dict[in
     attributes = [a if type(a := s.attributes) is _Attributes else _NO_ATTRIBUTES for s in sessions]
     times, bad_times = to_timestamps(pa.array([h.eventTime for h in hots], pa.string()))
     bad = {i: f"unreadable eventTime {hots[i].eventTime!r}" for i in bad_times}
-    raw_col, bad_text = to_utf8(raws)
-    bad.update({i: "record is not valid UTF-8" for i in bad_text})
     cols = {
         "event_time": times,
-        "event_id": [_event_id(h, r) for h, r in zip(hots, raws, strict=True)],
+        "event_id": [
+            e if type(e := h.eventID) is str and e else _event_id(h, r)
+            for h, r in zip(hots, raws, strict=True)
+        ],
         "account_id": _col([h.recipientAccountId or u.accountId for h, u in zip(hots, ids, strict=True)]),
         "region": _col([h.awsRegion for h in hots]),
         "event_source": _col([h.eventSource for h in hots]),
@@ -232,9 +277,8 @@ def _table(hots: list[_Hot], raws: list[msgspec.Raw]) -> tuple[pa.Table, dict[in
         "user_agent": _col([h.userAgent for h in hots]),
         "error_code": _col([h.errorCode for h in hots]),
         "read_only": [_flag(h.readOnly) for h in hots],
-        "raw": raw_col,
     }
-    return pa.table(cols, schema=SCHEMAS["cloudtrail"]), bad
+    return pa.table(cols, schema=_HOT_SCHEMA), bad
 
 
 for _kind in ("cloudtrail", "cloudtrail-array", "cloudtrail-jsonl", "cloudtrail-eventbridge"):

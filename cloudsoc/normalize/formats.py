@@ -13,6 +13,8 @@ from cloudsoc.core.registry import Registry
 from cloudsoc.normalize.schema import Parsed
 
 Parser = Callable[[bytes, str], Parsed]
+# The row order a table should have (the lake's), as indices; it never needs the raw column.
+Order = Callable[[pa.Table], pa.Array]
 
 # kind -> parser(data, kind); filled by @PARSERS.register in the modules of this package.
 PARSERS: Registry[Parser] = Registry("parser", "cloudsoc.normalize")
@@ -111,8 +113,8 @@ class Batch(Protocol):
     def add(self, data: bytes, kind: str) -> int:
         """Parse one object (all or nothing: InputError leaves the batch unchanged); its handle."""
 
-    def finish(self) -> tuple[pa.Table, dict[int, Parsed]]:
-        """The table of every good record, and per handle its issues and record count."""
+    def finish(self, order: Order | None = None) -> tuple[pa.Table, dict[int, Parsed]]:
+        """The table of every good record (in ``order``), and per handle its issues and record count."""
 
 
 class TableBatch:
@@ -125,8 +127,10 @@ class TableBatch:
         self._parsed.append(PARSERS.get(kind)(data, kind))
         return len(self._parsed) - 1
 
-    def finish(self) -> tuple[pa.Table, dict[int, Parsed]]:
+    def finish(self, order: Order | None = None) -> tuple[pa.Table, dict[int, Parsed]]:
         table = pa.concat_tables([p.table for p in self._parsed])
+        if order is not None:
+            table = table.take(order(table))
         return table, dict(enumerate(self._parsed))
 
 
