@@ -7,7 +7,6 @@ checkpointed objects and the lake drops every event it already holds.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -16,28 +15,16 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-import orjson
 from sqlalchemy import Engine, delete, insert, select
 
-from cloudsoc.collect.inputs import InputObject, S3Factory, list_inputs, local_name, read_object
+from cloudsoc.collect.inputs import InputObject, S3Factory, list_inputs
 from cloudsoc.core import db
 from cloudsoc.core.config import Home
-from cloudsoc.core.errors import InputError
 from cloudsoc.core.timeutil import utcnow
-from cloudsoc.lake.store import Lake, Staged
-from cloudsoc.normalize.formats import SKIPPED, Batch, new_batch, sniff, source_of
-from cloudsoc.normalize.schema import RecordIssue
+from cloudsoc.lake.chunks import Chunk, Loaded, Quarantined, load_chunk
+from cloudsoc.lake.store import Lake
 
 Progress = Callable[[int, int, int], None]  # objects done, objects total, events stored
-
-
-@dataclass
-class Quarantined:
-    uri: str
-    reason: str
-    record_index: int | None = None
-    byte_offset: int | None = None
-    stored_path: str = ""
 
 
 @dataclass
@@ -61,22 +48,6 @@ class IngestSummary:
         return out
 
 
-@dataclass
-class _Loaded:
-    """One input object after parsing (its events travel separately, staged in the lake)."""
-
-    obj: InputObject
-    kind: str
-    events: int = 0
-    quarantined: list[Quarantined] = field(default_factory=list)
-
-
-@dataclass
-class _Chunk:
-    loaded: list[_Loaded]
-    staged: list[Staged]
-
-
 def ingest(
     home: Home,
     uris: list[str],
@@ -89,7 +60,8 @@ def ingest(
     engine = db.connect(home.database_url)
     lake = Lake(home.lake)
     summary = IngestSummary()
-    objects = [o for o in list_inputs(uris, s3) if not _own_file(home, o.uri)]
+    own = _own_files(home)
+    objects = [o for o in list_inputs(uris, s3) if not o.uri.startswith(own)]
     done = _checkpoints(engine)
     todo = [o for o in objects if done.get(o.uri) != o.fingerprint]
     summary.files = len(objects)
@@ -106,10 +78,9 @@ def ingest(
     return summary
 
 
-def _own_file(home: Home, uri: str) -> bool:
+def _own_files(home: Home) -> tuple[str, ...]:
     """cloudsoc's own data (lake, quarantine, state) is never input, even with the home inside an input."""
-    own = (str(home.lake) + os.sep, str(home.quarantine) + os.sep, str(home.root / "state.db"))
-    return uri.startswith(own)
+    return (str(home.lake) + os.sep, str(home.quarantine) + os.sep, str(home.root / "state.db"))
 
 
 def _chunks(objects: list[InputObject], limit: int) -> list[list[InputObject]]:
@@ -125,7 +96,7 @@ def _chunks(objects: list[InputObject], limit: int) -> list[list[InputObject]]:
     return chunks
 
 
-def _commit(chunk: _Chunk, lake: Lake, engine: Engine, summary: IngestSummary) -> None:
+def _commit(chunk: Chunk, lake: Lake, engine: Engine, summary: IngestSummary) -> None:
     """Move a chunk's staged files into the lake (dropping events it holds), then checkpoint its inputs."""
     result = lake.commit(chunk.staged)
     summary.events_ingested += result.written
@@ -148,7 +119,7 @@ def _commit(chunk: _Chunk, lake: Lake, engine: Engine, summary: IngestSummary) -
             conn.execute(insert(db.quarantine), [{"at": now, **asdict(q)} for q in quarantined])
 
 
-def _checkpoint_row(item: _Loaded, now: object) -> dict[str, object]:
+def _checkpoint_row(item: Loaded, now: object) -> dict[str, object]:
     whole = any(q.record_index is None for q in item.quarantined)
     status = "quarantined" if whole else "partial" if item.quarantined else "done"
     if item.kind == "ignored":
@@ -165,10 +136,10 @@ def _checkpoints(engine: Engine) -> dict[str, str]:
 
 def _load_all(
     chunks: list[list[InputObject]], lake: Lake, qdir: Path, s3: S3Factory | None, workers: int | None
-) -> Iterator[_Chunk]:
+) -> Iterator[Chunk]:
     n = workers or os.cpu_count() or 1
     if n <= 1 or len(chunks) < 2:
-        yield from (_load_chunk(c, lake.root, qdir, s3) for c in chunks)
+        yield from (load_chunk(c, lake.root, qdir, s3) for c in chunks)
         return
     with ProcessPoolExecutor(max_workers=n, mp_context=get_context("forkserver")) as pool:
         yield from _bounded_map(pool, chunks, lake, qdir, s3, window=2 * n)
@@ -181,80 +152,13 @@ def _bounded_map(
     qdir: Path,
     s3: S3Factory | None,
     window: int,
-) -> Iterator[_Chunk]:
+) -> Iterator[Chunk]:
     """Chunks as they finish, with at most ``window`` in flight (bounded memory)."""
-    pending: set[Future[_Chunk]] = set()
+    pending: set[Future[Chunk]] = set()
     for chunk in chunks:
-        pending.add(pool.submit(_load_chunk, chunk, lake.root, qdir, s3))
+        pending.add(pool.submit(load_chunk, chunk, lake.root, qdir, s3))
         if len(pending) >= window:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield from (f.result() for f in done)
     for fut in as_completed(pending):
         yield fut.result()
-
-
-def _load_chunk(objects: list[InputObject], lake_root: Path, qdir: Path, s3: S3Factory | None) -> _Chunk:
-    """Parse a group of objects and stage their events as sorted partition files (in a worker)."""
-    loaded: list[_Loaded] = []
-    batches: dict[str, Batch] = {}
-    handles: list[tuple[_Loaded, str, int]] = []
-    for obj in objects:
-        data = b""
-        try:
-            data = read_object(obj, s3)
-            kind = sniff(local_name(obj.uri), data)
-            if kind in SKIPPED:
-                loaded.append(_Loaded(obj, "ignored"))
-                continue
-            source = source_of(kind)
-            batch = batches.setdefault(source, new_batch(source))
-            handles.append((_Loaded(obj, source), source, batch.add(data, kind)))
-        except InputError as exc:
-            stored = _keep_file(qdir, obj, data, exc.reason)
-            loaded.append(
-                _Loaded(
-                    obj, "quarantined", 0, [Quarantined(obj.uri, exc.reason, exc.record, exc.offset, stored)]
-                )
-            )
-        except OSError as exc:
-            loaded.append(_Loaded(obj, "quarantined", 0, [Quarantined(obj.uri, f"unreadable: {exc}")]))
-    lake = Lake(lake_root)
-    staged: list[Staged] = []
-    results = {}
-    for source, batch in batches.items():
-        files, results[source] = lake.stage(source, batch)
-        staged.extend(files)
-    for item, source, handle in handles:
-        parsed = results[source][handle]
-        item.events = parsed.kept
-        stored = _keep_records(qdir, item.obj, parsed.issues) if parsed.issues else ""
-        item.quarantined = [Quarantined(item.obj.uri, i.reason, i.index, None, stored) for i in parsed.issues]
-        loaded.append(item)
-    return _Chunk(loaded, staged)
-
-
-def _slot(qdir: Path, obj: InputObject, suffix: str) -> Path:
-    digest = hashlib.sha256(obj.uri.encode()).hexdigest()[:16]
-    path = qdir / f"{digest}-{local_name(obj.uri)}{suffix}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _keep_file(qdir: Path, obj: InputObject, data: bytes, reason: str) -> str:
-    """A copy of the bad object (as read, decompressed when possible) and the reason beside it."""
-    path = _slot(qdir, obj, "")
-    if data:
-        path.write_bytes(data)
-    elif not obj.uri.startswith("s3://") and os.path.exists(obj.uri):
-        path.write_bytes(Path(obj.uri).read_bytes())
-    _slot(qdir, obj, ".reason.json").write_bytes(orjson.dumps({"uri": obj.uri, "reason": reason}))
-    return str(path)
-
-
-def _keep_records(qdir: Path, obj: InputObject, issues: list[RecordIssue]) -> str:
-    path = _slot(qdir, obj, ".records.jsonl")
-    lines = (
-        orjson.dumps({"uri": obj.uri, "index": i.index, "reason": i.reason, "raw": i.raw}) for i in issues
-    )
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    return str(path)

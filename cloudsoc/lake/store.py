@@ -18,14 +18,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cloudsoc.normalize.formats import Batch
 from cloudsoc.normalize.schema import SCHEMAS, SOURCES, Parsed
+
+if TYPE_CHECKING:  # imported where used: ingest workers stage files without DuckDB
+    import duckdb
 
 SORT_KEYS: dict[str, list[tuple[str, str]]] = {
     source: [(c, "ascending") for c in cols]
@@ -203,6 +206,8 @@ class Lake:
         marker = self.root / ".catalog-sources"
         if marker.exists() and marker.read_text() == ",".join(present):
             return
+        import duckdb
+
         tmp = self.root / f".catalog-{uuid.uuid4().hex}.duckdb"
         con = duckdb.connect(str(tmp))
         for s in present:
@@ -222,6 +227,8 @@ class Lake:
 
 def duck() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection that reads and writes times in UTC."""
+    import duckdb
+
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET parquet_metadata_cache = true")
