@@ -270,7 +270,8 @@ class _Scope:
         paths = _list([json_path(f) or "$.x" for f in raw])
         extract = ", ".join(f"{raw_values(f, f'r._j[{i + 1}]')} AS {extracted(f)}" for i, f in enumerate(raw))
         return f"""(SELECT h.*, {extract} FROM _hits h
-                    JOIN (SELECT event_id, raw, json_extract(raw, {paths}) AS _j FROM _raw) r USING (event_id)
+                    JOIN (SELECT event_id, raw, json_extract(raw, {paths}) AS _j FROM _raw
+                          WHERE list_contains(hits, {self.index[rule.id]})) r USING (event_id)
                     WHERE h.{where})"""
 
     # ---- alerts ----------------------------------------------------------------------------
