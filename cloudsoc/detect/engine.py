@@ -171,19 +171,34 @@ class _Scope:
             )
             return
         sql = {r.id: self.renderer.render(r.condition) for r in rules}  # type: ignore[arg-type]
-        key = FETCH_KEY.get(self.source)
-        keyed = {r.id: self._keys(r.condition) for r in rules} if key else {}  # type: ignore[arg-type]
-        gated = [r for r in rules if keyed.get(r.id) is not None]
-        names = sorted(set().union(*(keyed[r.id] or set() for r in gated)))
+        gated = [r for r in rules if self._names(r) is not None]
         tags = _tags([(self.index[r.id], sql[r.id]) for r in rules if r not in gated])
         if gated:
             inside = _tags([(self.index[r.id], sql[r.id]) for r in gated])
-            tags = f"list_concat(CASE WHEN {key} IN ({', '.join(map(lit, names)) or 'NULL'}) THEN {inside} END, {tags})"
+            tags = f"list_concat(CASE WHEN {self._gate(gated)} THEN {inside} END, {tags})"
         union = " OR ".join(f"({h})" for h in sql.values())
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _hits AS
                 SELECT unnest({tags}) AS rule_idx, {cols} FROM {self.view} WHERE {union}"""
         )
+
+    def _names(self, rule: Rule) -> set[str] | None:
+        """The values of the sort-key column (the event name) a rule can match, if it names them."""
+        if FETCH_KEY.get(self.source) is None:
+            return None
+        if rule.condition is None:  # a Python rule: its prefilter
+            return set(rule.event_names) if rule.event_names else None
+        return self._keys(rule.condition)
+
+    def _gate(self, rules: list[Rule]) -> str:
+        """A plain IN test on the sort-key column that every match of ``rules`` passes (TRUE if
+        one of them does not name its events). In a WHERE it reaches the Parquet scan, which then
+        skips row groups, and their raw records, without those events."""
+        names = [self._names(r) for r in rules]
+        if any(n is None for n in names):
+            return "TRUE"
+        found = sorted(set().union(*names))  # type: ignore[arg-type]
+        return f"{FETCH_KEY[self.source]} IN ({', '.join(map(lit, found))})" if found else "FALSE"
 
     def _keys(self, node: Node) -> set[str] | None:
         """The values of the sort-key column (the event name) that ``node`` can match at all, or
@@ -215,21 +230,8 @@ class _Scope:
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _raw AS
                 SELECT *, {_tags(parts)} AS hits FROM {self.view}
-                WHERE {self._pick(union)} AND ({union})"""
+                WHERE {self._gate(rules)} AND ({union})"""
         )
-
-    def _pick(self, union: str) -> str:
-        """The candidates' values of the column files are sorted by, as a plain IN filter: it
-        reaches the Parquet scan, which then skips row groups (and their raw records) without them."""
-        key = FETCH_KEY.get(self.source)
-        if key is None:
-            return "TRUE"
-        keys = [
-            r[0] for r in self.con.execute(f"SELECT DISTINCT {key} FROM {self.view} WHERE {union}").fetchall()
-        ]
-        present = [lit(k) for k in keys if k is not None]
-        pick = f"{key} IN ({', '.join(present)})" if present else "FALSE"
-        return f"({pick} OR {key} IS NULL)" if None in keys else pick
 
     def _extracted(self, rule: Rule, name: str = "c") -> str:
         """A CTE of the rule's candidates in ``_raw`` with the raw fields it reads as columns,
