@@ -287,17 +287,18 @@ class _Scope:
         principal = PRINCIPAL.get(self.source, "NULL")
         context = "".join(f", arg_min({c}, event_time) AS {c}" for c in CONTEXT.get(self.source, ()))
         seconds = max(int(window.total_seconds()), 1)
-        cur = self.con.execute(
+        # through Arrow: the event id lists, most of the answer, become Python lists faster
+        table = self.con.sql(
             f"""SELECT rule_idx, account_id, {principal} AS principal, min(event_time)::TIMESTAMP AS first_seen,
                        max(event_time)::TIMESTAMP AS last_seen, arg_min(region, event_time) AS region,
                        list(event_id ORDER BY event_time, event_id) AS event_ids{context}
                 FROM _hits WHERE rule_idx IN ({", ".join(map(str, by_index))})
                 GROUP BY rule_idx, account_id, {principal}, epoch(event_time)::BIGINT // {seconds}
                 ORDER BY rule_idx, first_seen"""
-        )
-        names = [d[0] for d in cur.description]
-        for row in cur.fetchall():
-            r = dict(zip(names, row, strict=True))
+        ).to_arrow_table()
+        columns = {name: table.column(name).to_pylist() for name in table.column_names}
+        for i in range(table.num_rows):
+            r = {name: values[i] for name, values in columns.items()}
             ctx = {c: r[c] for c in CONTEXT.get(self.source, ()) if r.get(c)}
             # times leave DuckDB as naive UTC: converting through time zone objects costs more
             first, last = r["first_seen"].replace(tzinfo=UTC), r["last_seen"].replace(tzinfo=UTC)
