@@ -158,3 +158,62 @@ def test_sigmahq_rules_run_over_the_lake(home: Home, tmp_path: Path) -> None:
     fired = {a["rule_id"] for a in _alerts(home)}
     assert "aws_cloudtrail_console_login_success_without_mfa" in fired
     assert summary.events == 21
+
+
+def test_raw_field_values_in_sql_agree_with_the_python_reading() -> None:
+    """DuckDB's JSON reader answers most raw paths; lists, dotted keys and floats take the Python
+    function. Either way a field must read exactly as the per-event evaluator reads it."""
+    import duckdb
+
+    from cloudsoc.detect import udf
+    from cloudsoc.detect.sql import raw_values
+
+    records: list[dict[str, object]] = [
+        {"requestParameters": {"withDecryption": True, "name": "/prod/db", "port": 5432, "ratio": 0.25,
+                               "policy": {"Effect": "Allow", "Resource": "arn:aws:s3:::b/*", "note": "é"},
+                               "items": [{"cidrIp": "0.0.0.0/0"}, {"cidrIp": "10.0.0.0/8"}], "empty": None}},
+        {"requestParameters": {"items": {"cidrIp": "192.0.2.0/24"}, "name": None}, "vpcEndpointId": "vpce-1"},
+        {"requestParameters": {"aws:SourceIp": "203.0.113.9", "nested": [[{"name": "deep"}]]}},
+        {"eventName": "ListBuckets", "requestParameters": None},
+    ]  # fmt: skip
+    paths = ["requestParameters.withDecryption", "requestParameters.name", "requestParameters.port",
+             "requestParameters.ratio", "requestParameters.policy", "requestParameters.policy.note",
+             "requestParameters.items.cidrIp", "requestParameters.empty", "requestParameters.aws:SourceIp",
+             "requestParameters.nested.name", "vpcEndpointId", "requestParameters.missing", "eventName"]  # fmt: skip
+    con = duckdb.connect()
+    udf.register(con)
+    con.execute("CREATE TABLE t (i INTEGER, raw VARCHAR)")
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?)", [(i, orjson.dumps(r).decode()) for i, r in enumerate(records)]
+    )
+    for path in paths:
+        for i, got in con.execute(f"SELECT i, {raw_values(path)} FROM t ORDER BY i").fetchall():
+            want = udf.values_at(records[i], path)
+            assert [_json_or_text(v) for v in got] == [_json_or_text(v) for v in want], (path, i, got, want)
+
+
+def _json_or_text(value: str) -> object:
+    """Objects compare by content: their text may differ in spacing between readers."""
+    return orjson.loads(value) if value.startswith("{") else value
+
+
+def test_cidr_tests_in_sql_agree_with_python() -> None:
+    import duckdb
+
+    from cloudsoc.detect import udf
+    from cloudsoc.detect.ir import Atom
+    from cloudsoc.detect.sql import scalar
+
+    addresses = ["10.1.2.3", "010.1.2.3", "10.1.2.256", "10.1.2", "10.1.2.3.4", "11.0.0.1", "0.0.0.0",
+                 "255.255.255.255", "::ffff:10.1.2.3", "fd00::1", "2001:db8::1", "AWS Internal",
+                 "ec2.amazonaws.com", ""]  # fmt: skip
+    networks = ["10.0.0.0/8", "10.1.2.3/32", "0.0.0.0/0", "fc00::/7", "::/0", "2001:db8::/32"]
+    con = duckdb.connect()
+    udf.register(con)
+    for net in networks:
+        test = scalar(Atom("sourceIPAddress", "cidr", net), "x")
+        rows = con.execute(
+            f"SELECT x, coalesce({test}, FALSE) FROM (SELECT unnest(?::VARCHAR[]) AS x)", [addresses]
+        )
+        got = dict(rows.fetchall())
+        assert got == {a: udf._in_cidr(a, net) for a in addresses}, net
