@@ -12,10 +12,20 @@ import hashlib
 import msgspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
 
 from cloudsoc.core.errors import InputError
 from cloudsoc.normalize.formats import BATCHES, PARSERS, Order
-from cloudsoc.normalize.schema import SCHEMAS, Parsed, RecordIssue, to_timestamps, to_utf8
+from cloudsoc.normalize.schema import (
+    SCHEMAS,
+    Parsed,
+    RecordIssue,
+    is_utf8,
+    text_column,
+    to_timestamps,
+    to_utf8,
+)
 
 Scalar = str | int | float | bool | None
 
@@ -65,6 +75,26 @@ _NO_ISSUER = _Issuer()
 _NO_ATTRIBUTES = _Attributes()
 _EMPTY = SCHEMAS["cloudtrail"].empty_table()
 _HOT_SCHEMA = SCHEMAS["cloudtrail"].remove(SCHEMAS["cloudtrail"].get_field_index("raw"))
+_TEXT = pa.string()
+# The hot fields with the JSON types CloudTrail writes, for Arrow's JSON reader: a record with any
+# other type there (a number, a list, a duplicated key) fails the read and takes the slow path.
+_JSON_SCHEMA = pa.schema(
+    [
+        *((name, _TEXT) for name in ("eventTime", "eventID", "eventSource", "eventName", "eventType")),
+        ("awsRegion", _TEXT),
+        ("recipientAccountId", _TEXT),
+        ("userIdentity", pa.struct([
+            *((name, _TEXT) for name in ("type", "arn", "accountId", "userName", "accessKeyId", "invokedBy")),
+            ("sessionContext", pa.struct([
+                ("sessionIssuer", pa.struct([("type", _TEXT), ("arn", _TEXT)])),
+                ("attributes", pa.struct([("mfaAuthenticated", _TEXT)])),
+            ])),
+        ])),
+        *((name, _TEXT) for name in ("sourceIPAddress", "userAgent", "errorCode")),
+        ("readOnly", pa.bool_()),
+    ]
+)  # fmt: skip
+_JSON_PARSE = pj.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="ignore")
 
 
 class _Delivery(msgspec.Struct):
@@ -129,85 +159,161 @@ def _offset(exc: Exception) -> int | None:
 class CloudTrailBatch:
     """Records of many objects, turned into one table in the order the caller asks for.
 
-    Hot columns are built a few thousand records at a time (saving the fixed cost of small
-    delivery files, and freeing the decoded values early). The raw column is built once, at
-    the end, straight in the final row order: the large text is copied once, never re-sorted.
+    Hot columns are built a few thousand records at a time: by Arrow's JSON reader when every
+    record of the piece is plainly well-formed (the common case; no Python object per value),
+    else record by record, which says what is wrong with each bad record.
+    The raw column is built once, at the end, straight in the final row order: the large text
+    is copied once, never re-sorted.
     """
 
     PIECE = 8192
 
     def __init__(self) -> None:
-        self._hots: list[_Hot] = []  # decoded, columns not built yet
-        self._raws: list[msgspec.Raw] = []  # every decoded record, in row order
+        self._raws: list[msgspec.Raw] = []  # every record, in row order
+        self._built = 0  # records before this row have their hot columns in a piece
         self._pieces: list[pa.Table] = []
-        self._bad: dict[int, str] = {}  # row -> why it cannot be kept, found when building columns
+        self._rows: list[np.ndarray] = []  # per piece, the row behind each of its table rows
+        self._rejected: dict[int, str] = {}  # row -> why the record cannot be decoded
+        self._bad: dict[int, str] = {}  # row -> why a decoded record cannot be kept
         self._objects: list[Parsed] = []
         self._starts: list[int] = []  # the first row of each handle
-        self._kept: dict[int, list[int]] = {}  # record index of each row, for handles that lost some
 
     def add(self, data: bytes, kind: str) -> int:
         records = split_records(data, kind)
-        handle = len(self._objects)
-        hots, kept, issues = _decode_each(records)
-        if issues:
-            records = [records[i] for i in kept]
-            self._kept[handle] = kept
         self._starts.append(len(self._raws))
-        self._hots += hots
         self._raws += records
-        self._objects.append(Parsed("cloudtrail", _EMPTY, issues, len(hots)))
-        if len(self._hots) >= self.PIECE:
+        self._objects.append(Parsed("cloudtrail", _EMPTY, [], len(records)))
+        if len(self._raws) - self._built >= self.PIECE:
             self._build()
-        return handle
+        return len(self._objects) - 1
 
     def _build(self) -> None:
-        first = len(self._raws) - len(self._hots)
-        table, bad = _table(self._hots, self._raws[first:])
-        self._bad.update({first + row: reason for row, reason in bad.items()})
+        first, raws = self._built, self._raws[self._built :]
+        fast = _fast_table(raws)
+        if fast is not None:
+            table, bad = fast
+            rows = np.arange(first, first + len(raws))
+        else:
+            table, bad, kept = _slow_table(raws, self._rejected, first)
+            rows = first + np.array(kept, dtype=np.int64)
+        self._bad.update({int(rows[i]): reason for i, reason in bad.items()})
         self._pieces.append(table)
-        self._hots = []
+        self._rows.append(rows)
+        self._built = len(self._raws)
 
     def finish(self, order: Order | None = None) -> tuple[pa.Table, dict[int, Parsed]]:
-        if self._hots or not self._pieces:
+        if self._built < len(self._raws) or not self._pieces:
             self._build()
         table = pa.concat_tables(self._pieces).combine_chunks()
-        rows = np.arange(table.num_rows)  # the row of self._raws behind each table row
+        rows = np.concatenate(self._rows)
         if self._bad:
-            table, rows = _drop(table, rows, list(self._bad))
+            keep = ~np.isin(rows, list(self._bad))
+            table, rows = table.filter(keep), rows[keep]
         if order is not None:
             at = order(table)
             table, rows = table.take(at), rows[at.to_numpy()]
-        raw, bad_text = to_utf8([self._raws[r] for r in rows.tolist()])
-        table = table.append_column("raw", raw)
-        if bad_text:
-            self._bad.update({int(rows[i]): "record is not valid UTF-8" for i in bad_text})
-            table, _ = _drop(table, rows, bad_text)
-        self._report_bad()
+        table = table.append_column("raw", text_column([self._raws[r] for r in rows.tolist()]))
+        self._report(self._rejected)
+        self._report(self._bad)
         return table, dict(enumerate(self._objects))
 
-    def _report_bad(self) -> None:
-        """Each bad row as an issue of its object, at the record's index in that object."""
-        for row, reason in sorted(self._bad.items()):
+    def _report(self, reasons: dict[int, str]) -> None:
+        """Each row left out as an issue of its object, at the record's index in that object."""
+        for row, reason in sorted(reasons.items()):
             handle = bisect.bisect_right(self._starts, row) - 1
             i = row - self._starts[handle]
-            i = self._kept[handle][i] if handle in self._kept else i
             raw = bytes(self._raws[row]).decode("utf-8", "replace")
             self._objects[handle].issues.append(RecordIssue(i, f"record {i}: {reason}", raw))
             self._objects[handle].records -= 1
-        self._bad = {}
 
 
-def _drop(table: pa.Table, rows: np.ndarray, positions: list[int]) -> tuple[pa.Table, np.ndarray]:
-    keep = np.ones(table.num_rows, dtype=bool)
-    keep[positions] = False
-    return table.filter(keep), rows[keep]
+def _fast_table(raws: list[msgspec.Raw]) -> tuple[pa.Table, dict[int, str]] | None:
+    """The hot columns read by Arrow from the records as JSON Lines, and the rows with an
+    unreadable eventTime; None unless every record is a one-line UTF-8 object with an eventTime
+    and hot fields of the JSON types CloudTrail writes (anything else takes the slow path)."""
+    lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+    data = b"\n".join(raws)
+    starts = np.cumsum(lengths + 1) - lengths - 1
+    # Arrow's reader crashes on a record that is not an object (JSON null)
+    objects = bool(len(raws)) and bool((np.frombuffer(data, np.uint8)[starts] == ord("{")).all())
+    if not objects or data.count(b"\n") != len(raws) - 1 or not is_utf8(data):
+        return None
+    try:
+        read = pj.read_json(pa.BufferReader(data), _json_read_options(len(data)), _JSON_PARSE)
+    except (pa.ArrowException, ValueError):
+        return None  # a hot field of another JSON type, a repeated key, ...
+    if read.num_rows != len(raws) or read["eventTime"].null_count:
+        return None
+    return _fast_columns(read.combine_chunks(), raws)
 
 
-def _decode_each(records: list[msgspec.Raw]) -> tuple[list[_Hot], list[int], list[RecordIssue]]:
-    """The hot fields of the good records, their indexes, and an issue for every other record."""
+def _json_read_options(size: int) -> pj.ReadOptions:
+    return pj.ReadOptions(use_threads=False, block_size=size + 1)  # one block: the piece
+
+
+def _fast_columns(read: pa.Table, raws: list[msgspec.Raw]) -> tuple[pa.Table, dict[int, str]]:
+    """The same columns as ``_table`` builds from decoded records."""
+    who = read["userIdentity"]
+    session = pc.struct_field(who, "sessionContext")
+    recipient = read["recipientAccountId"]
+    times, bad_times = to_timestamps(read["eventTime"].chunk(0))
+    bad = {i: f"unreadable eventTime {read['eventTime'][i].as_py()!r}" for i in bad_times}
+    cols = {
+        "event_time": times,
+        "event_id": _fast_event_ids(read["eventID"], raws),
+        "account_id": pc.if_else(pc.fill_null(pc.not_equal(recipient, ""), False), recipient,
+                                 pc.struct_field(who, "accountId")),
+        "region": read["awsRegion"],
+        "event_source": read["eventSource"],
+        "event_name": read["eventName"],
+        "event_type": read["eventType"],
+        "recipient_account_id": recipient,
+        "principal_arn": pc.struct_field(who, "arn"),
+        "principal_type": pc.struct_field(who, "type"),
+        "user_name": pc.struct_field(who, "userName"),
+        "access_key_id": pc.struct_field(who, "accessKeyId"),
+        "invoked_by": pc.struct_field(who, "invokedBy"),
+        "session_issuer_type": pc.struct_field(session, ["sessionIssuer", "type"]),
+        "session_issuer_arn": pc.struct_field(session, ["sessionIssuer", "arn"]),
+        "mfa_authenticated": pc.struct_field(session, ["attributes", "mfaAuthenticated"]),
+        "source_ip": read["sourceIPAddress"],
+        "user_agent": read["userAgent"],
+        "error_code": read["errorCode"],
+        "read_only": read["readOnly"],
+    }  # fmt: skip
+    return pa.table(cols, schema=_HOT_SCHEMA), bad
+
+
+def _fast_event_ids(ids: pa.ChunkedArray, raws: list[msgspec.Raw]) -> pa.ChunkedArray | list[str]:
+    """eventID, or the record's hash where it has none (as ``_event_id``)."""
+    missing = pc.fill_null(pc.equal(ids, ""), True)
+    if not pc.any(missing).as_py():
+        return ids
+    out = ids.to_pylist()
+    for i in np.flatnonzero(missing.to_numpy(zero_copy_only=False)).tolist():
+        out[i] = "sha256:" + hashlib.sha256(raws[i]).hexdigest()
+    return out
+
+
+def _slow_table(
+    raws: list[msgspec.Raw], rejected: dict[int, str], first: int
+) -> tuple[pa.Table, dict[int, str], list[int]]:
+    """Record by record: the records that cannot be decoded go to ``rejected`` (by row); the
+    table of the others, their bad rows (by table row) and their positions in ``raws``."""
+    hots, kept, reasons = _decode_each(raws)
+    rejected.update({first + i: reason for i, reason in reasons.items()})
+    good = [raws[i] for i in kept]
+    table, bad = _table(hots, good)
+    _, bad_text = to_utf8(good)
+    bad.update({i: "record is not valid UTF-8" for i in bad_text})
+    return table, bad, kept
+
+
+def _decode_each(records: list[msgspec.Raw]) -> tuple[list[_Hot], list[int], dict[int, str]]:
+    """The hot fields of the good records, their positions, and why each other record is bad."""
     hots: list[_Hot] = []
     kept: list[int] = []
-    issues: list[RecordIssue] = []
+    reasons: dict[int, str] = {}
     for i, raw in enumerate(records):
         try:
             hot = _hot.decode(raw)
@@ -217,11 +323,11 @@ def _decode_each(records: list[msgspec.Raw]) -> tuple[list[_Hot], list[int], lis
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             reason = str(exc)
         if reason:
-            issues.append(RecordIssue(i, f"record {i}: {reason}", bytes(raw).decode("utf-8", "replace")))
+            reasons[i] = reason
             continue
         hots.append(hot)
         kept.append(i)
-    return hots, kept, issues
+    return hots, kept, reasons
 
 
 def parse(data: bytes, kind: str = "cloudtrail") -> Parsed:

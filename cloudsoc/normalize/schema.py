@@ -153,12 +153,7 @@ def to_timestamps(values: pa.Array) -> tuple[pa.Array, list[int]]:
 def to_utf8(raws: Sequence[bytes | msgspec.Raw]) -> tuple[pa.Array, list[int]]:
     """The raw records as one text column built from a single buffer; records that are not valid
     UTF-8 are blanked and reported by position."""
-    data = b"".join(raws)
-    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter((len(r) for r in raws), dtype=np.int64, count=len(raws)), out=offsets[1:])
-    arr = pa.Array.from_buffers(
-        pa.large_string(), len(raws), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
+    arr = _large_text(raws)
     try:
         arr.validate(full=True)
         return arr.cast(pa.string()), []
@@ -173,3 +168,28 @@ def to_utf8(raws: Sequence[bytes | msgspec.Raw]) -> tuple[pa.Array, list[int]]:
         return pa.array([b"" if i in skip else bytes(r) for i, r in enumerate(raws)], pa.binary()).cast(
             pa.string()
         ), bad
+
+
+def text_column(raws: Sequence[bytes | msgspec.Raw]) -> pa.Array:
+    """The records as one text column built from a single buffer, for records known to be UTF-8."""
+    return _large_text(raws).cast(pa.string())
+
+
+def is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (checked by Arrow, without decoding it)."""
+    offsets = np.array([0, len(data)], dtype=np.int64)
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+        return True
+    except pa.ArrowInvalid:
+        return False
+
+
+def _large_text(raws: Sequence[bytes | msgspec.Raw]) -> pa.Array:
+    data = b"".join(raws)
+    offsets = np.zeros(len(raws) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter((len(r) for r in raws), dtype=np.int64, count=len(raws)), out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_string(), len(raws), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
