@@ -89,10 +89,17 @@ def test_records_the_reader_cannot_take_go_record_by_record(odd: Any) -> None:
     assert table.num_rows + len(rejected) == 3 and not bad
 
 
+def test_records_over_several_lines_are_read_alike() -> None:
+    raws = cloudtrail.split_records(
+        orjson.dumps({"Records": _variants()}, option=orjson.OPT_INDENT_2), "cloudtrail"
+    )
+    fast = cloudtrail._fast_table(raws)
+    assert fast is not None and fast[0].equals(cloudtrail._slow_table(raws, {}, 0)[0])
+
+
 @pytest.mark.parametrize(
     "data",
     [
-        orjson.dumps({"Records": [record(1), record(2)]}, option=orjson.OPT_INDENT_2),  # records over lines
         orjson.dumps({"Records": [record(1), record(2, userAgent="X")]}).replace(b'"X"', b'"\xff"'),
         b'{"Records":[' + orjson.dumps(record(1))[:-1] + b',"eventName":"Again"}]}',  # a repeated key
     ],
