@@ -6,18 +6,40 @@ staging need (no database layer, no DuckDB): each worker pays its imports once, 
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
 
 from cloudsoc.collect.inputs import InputObject, S3Factory, local_name, read_object
 from cloudsoc.core.errors import InputError
 from cloudsoc.lake.store import Lake, Staged
 from cloudsoc.normalize.formats import SKIPPED, Batch, new_batch, sniff, source_of
 from cloudsoc.normalize.schema import RecordIssue
+
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def start_worker() -> None:
+    """Set up an ingest worker process: keep freed memory for the next chunk.
+
+    A chunk allocates and frees ~100 MB of buffers; by default Arrow's allocator and glibc hand
+    large blocks back to the kernel, and the next chunk page-faults them in again, which cost
+    ~10% of a worker's time. Arrow uses the C allocator here, and glibc keeps blocks up to
+    32 MB in the heap and trims it only beyond 128 MB free (measured: a worker's peak memory
+    is lower, not higher).
+    """
+    pa.set_memory_pool(pa.system_memory_pool())
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # glibc only; elsewhere the defaults stay
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        mallopt(_M_TRIM_THRESHOLD, 128 << 20)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from cloudsoc.collect.inputs import InputObject, S3Factory, list_inputs
 from cloudsoc.core import db
 from cloudsoc.core.config import Home
 from cloudsoc.core.timeutil import utcnow
-from cloudsoc.lake.chunks import Chunk, Loaded, Quarantined, load_chunk
+from cloudsoc.lake.chunks import Chunk, Loaded, Quarantined, load_chunk, start_worker
 from cloudsoc.lake.store import Lake
 
 Progress = Callable[[int, int, int], None]  # objects done, objects total, events stored
@@ -141,7 +141,7 @@ def _load_all(
     if n <= 1 or len(chunks) < 2:
         yield from (load_chunk(c, lake.root, qdir, s3) for c in chunks)
         return
-    with ProcessPoolExecutor(max_workers=n, mp_context=get_context("forkserver")) as pool:
+    with ProcessPoolExecutor(n, get_context("forkserver"), initializer=start_worker) as pool:
         yield from _bounded_map(pool, chunks, lake, qdir, s3, window=2 * n)
 
 
