@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, insert, select
@@ -57,6 +57,9 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestSummary:
     started = time.monotonic()
+    workers = workers or home.settings.ingest.workers or os.cpu_count() or 1
+    if workers > 1:
+        _start_forkserver()
     engine = db.connect(home.database_url)
     lake = Lake(home.lake)
     summary = IngestSummary()
@@ -69,7 +72,7 @@ def ingest(
     chunks = _chunks(todo, home.settings.ingest.chunk_kb * 1024)
     with lake.writer():
         finished = 0
-        for chunk in _load_all(chunks, lake, home.quarantine, s3, workers or home.settings.ingest.workers):
+        for chunk in _load_all(chunks, lake, home.quarantine, s3, workers):
             _commit(chunk, lake, engine, summary)
             finished += len(chunk.loaded)
             if progress:
@@ -134,15 +137,21 @@ def _checkpoints(engine: Engine) -> dict[str, str]:
         return {uri: fp for uri, fp in rows}
 
 
+def _start_forkserver() -> None:
+    """Start the server workers fork from, with the worker code imported, while this process
+    lists the input: workers then start ready, and the code is imported once, not per worker."""
+    get_context("forkserver").set_forkserver_preload(["cloudsoc.lake.chunks"])
+    forkserver.ensure_running()
+
+
 def _load_all(
-    chunks: list[list[InputObject]], lake: Lake, qdir: Path, s3: S3Factory | None, workers: int | None
+    chunks: list[list[InputObject]], lake: Lake, qdir: Path, s3: S3Factory | None, workers: int
 ) -> Iterator[Chunk]:
-    n = workers or os.cpu_count() or 1
-    if n <= 1 or len(chunks) < 2:
+    if workers <= 1 or len(chunks) < 2:
         yield from (load_chunk(c, lake.root, qdir, s3) for c in chunks)
         return
-    with ProcessPoolExecutor(n, get_context("forkserver"), initializer=start_worker) as pool:
-        yield from _bounded_map(pool, chunks, lake, qdir, s3, window=2 * n)
+    with ProcessPoolExecutor(workers, get_context("forkserver"), initializer=start_worker) as pool:
+        yield from _bounded_map(pool, chunks, lake, qdir, s3, window=2 * workers)
 
 
 def _bounded_map(
