@@ -158,8 +158,10 @@ class _Scope:
         raw = [r for r in rules if r.id in self.raw_rules]
         if raw:
             self._raw_pass(raw)
-        if any(r.python is None for r in raw):
-            self._add_raw_matches([r for r in raw if r.python is None])
+        if raw:  # only rules with candidates: planning a branch costs even when it has no rows
+            present = {i for (i,) in self.con.execute("SELECT DISTINCT unnest(hits) FROM _raw").fetchall()}
+            if sigma := [r for r in raw if r.python is None and self.index[r.id] in present]:
+                self._add_raw_matches(sigma)
 
     def _hot_pass(self, rules: list[Rule]) -> None:
         """Every rule is tested on every candidate row here, so the rules that name the event
