@@ -1,12 +1,13 @@
 """CloudTrail columns: Arrow's JSON reader (the fast path) and record-by-record decoding agree.
 
-The fast path only takes pieces where every record is a plain one-line object with hot fields of
+The fast path only takes pieces where every record is a plain JSON object with hot fields of
 the JSON types CloudTrail writes; anything else must fall back to decoding each record, which
 names what is wrong. Both must build exactly the same columns.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import msgspec
@@ -114,3 +115,59 @@ def test_a_null_record_is_reported_and_the_others_kept() -> None:
     table, parsed = batch.finish()
     assert table.num_rows == 2
     assert [(i.index, i.raw) for i in parsed[handle].issues] == [(1, "null")]
+
+
+def _random_record(rng: random.Random) -> dict[str, Any]:
+    """A record with hot fields of the JSON types the fast path takes, each rule varied at random."""
+
+    def text() -> str | None:
+        return rng.choice(
+            [None, "", "x", "arn:aws:iam::1:role/r", '\x00"\\/\n\U0001f600é', "a" * rng.choice([12, 13, 300])]
+        )
+
+    def identity() -> dict[str, Any] | None:
+        if rng.random() < 0.1:
+            return None
+        keys = ("type", "arn", "accountId", "userName", "accessKeyId", "invokedBy", "principalId")
+        out: dict[str, Any] = {k: text() for k in keys if rng.random() < 0.7}
+        if rng.random() < 0.6:
+            issuer = (
+                None
+                if rng.random() < 0.2
+                else {k: text() for k in ("type", "arn", "x") if rng.random() < 0.8}
+            )
+            attributes = None if rng.random() < 0.2 else {"mfaAuthenticated": text()}
+            out["sessionContext"] = (
+                None if rng.random() < 0.1 else {"sessionIssuer": issuer, "attributes": attributes}
+            )
+        return out
+
+    times = [
+        "2026-11-20T10:00:00Z",
+        "2026-11-21 01:02:03.5",
+        "2026-11-20T12:00:00+02:00",
+        "2026-11-20T10:00:00",
+        "bad",
+    ]
+    rec: dict[str, Any] = {"eventTime": rng.choice(times)}
+    hot = ("eventID", "eventSource", "eventName", "eventType", "awsRegion", "recipientAccountId", "sourceIPAddress",
+           "userAgent", "errorCode")  # fmt: skip
+    rec.update({k: text() for k in hot if rng.random() < 0.85})
+    if rng.random() < 0.9:
+        rec["userIdentity"] = identity()
+    if rng.random() < 0.8:
+        rec["readOnly"] = rng.choice([True, False, None])
+    if rng.random() < 0.5:
+        rec["requestParameters"] = {"eventTime": 5, "userIdentity": [1, {"a": None}], "n": -1.5e300}
+    return rec
+
+
+def test_fast_and_slow_paths_agree_on_random_records() -> None:
+    rng = random.Random(7)
+    for _ in range(40):
+        raws = _raws([_random_record(rng) for _ in range(rng.randint(1, 60))])
+        fast = cloudtrail._fast_table(raws)
+        assert fast is not None
+        rejected: dict[int, str] = {}
+        table, bad, _ = cloudtrail._slow_table(raws, rejected, 0)
+        assert not rejected and fast[0].equals(table) and fast[1] == bad
