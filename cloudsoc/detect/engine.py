@@ -42,7 +42,9 @@ from cloudsoc.detect.sql import (
     scalar,
 )
 
-FETCH_KEY = {"cloudtrail": "event_name", "guardduty": "finding_type", "securityhub": "product_name"}
+# the column that says what happened, per source: lake files are sorted by it, and most rules name
+# the values they match, so a test on it gates rules and reaches the Parquet scan
+EVENT_KEY = {"cloudtrail": "event_name", "guardduty": "finding_type", "securityhub": "product_name"}
 CONTEXT = {"cloudtrail": ("event_name", "event_source", "source_ip"), "guardduty": ("finding_type",)}
 DEFAULT_WINDOW = timedelta(hours=1)
 
@@ -105,7 +107,6 @@ class _Scope:
         self.renderer = Renderer(source, self.resolve)
         self.extracting = Renderer(source, self.resolve, extract=True)
         self.index: dict[str, int] = {}  # rule id -> its number in _hits and _raw
-        self.raw_rules: set[str] = set()
         self.view_columns = [r[0] for r in con.execute(f"DESCRIBE {self.view}").fetchall()]
         self.columns: list[str] = []  # the columns of _hits
 
@@ -146,19 +147,18 @@ class _Scope:
             if any(hot_column(self.source, f) is None for f in grouped_by(c))
             for b in c.correlation.rules  # type: ignore[union-attr]
         }
-        self.raw_rules = {
+        raw_rules = {
             r.id
             for r in rules
             if r.python is not None
             or r.id in raw_grouping
             or needs_raw(self.source, r.condition or Const(True))
         }
-        hot = [r for r in rules if r.id not in self.raw_rules]
-        self._hot_pass(hot)
-        raw = [r for r in rules if r.id in self.raw_rules]
+        self._hot_pass([r for r in rules if r.id not in raw_rules])
+        raw = [r for r in rules if r.id in raw_rules]
         if raw:
             self._raw_pass(raw)
-        if raw:  # only rules with candidates: planning a branch costs even when it has no rows
+            # only rules with candidates: planning a branch costs even when it has no rows
             present = {i for (i,) in self.con.execute("SELECT DISTINCT unnest(hits) FROM _raw").fetchall()}
             if sigma := [r for r in raw if r.python is None and self.index[r.id] in present]:
                 self._add_raw_matches(sigma)
@@ -186,7 +186,7 @@ class _Scope:
 
     def _names(self, rule: Rule) -> set[str] | None:
         """The values of the sort-key column (the event name) a rule can match, if it names them."""
-        if FETCH_KEY.get(self.source) is None:
+        if EVENT_KEY.get(self.source) is None:
             return None
         if rule.condition is None:  # a Python rule: its prefilter
             return set(rule.event_names) if rule.event_names else None
@@ -200,7 +200,7 @@ class _Scope:
         if any(n is None for n in names):
             return "TRUE"
         found = sorted(set().union(*names))  # type: ignore[arg-type]
-        return f"{FETCH_KEY[self.source]} IN ({', '.join(map(lit, found))})" if found else "FALSE"
+        return f"{EVENT_KEY[self.source]} IN ({', '.join(map(lit, found))})" if found else "FALSE"
 
     def _keys(self, node: Node) -> set[str] | None:
         """The values of the sort-key column (the event name) that ``node`` can match at all, or
@@ -209,7 +209,7 @@ class _Scope:
             col = hot_column(self.source, node.field)
             if (
                 col is None
-                or col.name != FETCH_KEY.get(self.source)
+                or col.name != EVENT_KEY.get(self.source)
                 or node.op in ("null", "exists", "fieldref")
             ):
                 return None
@@ -239,19 +239,13 @@ class _Scope:
         """A CTE of the rule's candidates in ``_raw`` with the raw fields it reads as columns,
         extracted in one parse of each record. Materialized, so that the condition cannot inline
         the extraction again for every test of a field."""
-        fields = sorted(raw_fields(self.source, rule.condition)) if rule.condition else []
-        keep = ", ".join(c for c in self.view_columns if c != "raw")
+        parse, read = _reading(sorted(raw_fields(self.source, rule.condition)) if rule.condition else [])
+        keep = [c for c in self.view_columns if c != "raw"]
         if rule.python is not None or (rule.condition and has_keyword(rule.condition)):
-            keep += ", raw"
-        extract = "".join(
-            f", {raw_values(f, f'_j[{k + 1}]')} AS {extracted(f)}" for k, f in enumerate(fields)
-        )
-        parsed = (
-            f", json_extract(raw, {_list([json_path(f) or '$.x' for f in fields])}) AS _j" if fields else ""
-        )
+            keep.append("raw")
         return f"""{name} AS MATERIALIZED (
-                       SELECT {keep}{extract}
-                       FROM (SELECT *{parsed} FROM _raw WHERE list_contains(hits, {self.index[rule.id]})))"""
+                       SELECT {", ".join(keep + read)}
+                       FROM (SELECT *{parse} FROM _raw WHERE list_contains(hits, {self.index[rule.id]})))"""
 
     def _add_raw_matches(self, rules: list[Rule]) -> None:
         """Every raw rule's matches into ``_hits``: one query, a branch per rule over its own
@@ -271,10 +265,9 @@ class _Scope:
         raw = sorted({f for f in fields if hot_column(self.source, f) is None})
         if not raw:
             return f"(SELECT * FROM _hits WHERE {where})"
-        paths = _list([json_path(f) or "$.x" for f in raw])
-        extract = ", ".join(f"{raw_values(f, f'r._j[{i + 1}]')} AS {extracted(f)}" for i, f in enumerate(raw))
-        return f"""(SELECT h.*, {extract} FROM _hits h
-                    JOIN (SELECT event_id, raw, json_extract(raw, {paths}) AS _j FROM _raw
+        parse, read = _reading(raw)
+        return f"""(SELECT h.*, {", ".join(read)} FROM _hits h
+                    JOIN (SELECT event_id, raw{parse} FROM _raw
                           WHERE list_contains(hits, {self.index[rule.id]})) r USING (event_id)
                     WHERE h.{where})"""
 
@@ -338,14 +331,20 @@ class _Scope:
 
     def _hot_sql(self, rule: Rule) -> str:
         if rule.condition is None:  # a Python rule: its event-name prefilter
-            names = rule.event_names
-            return f"event_name IN ({', '.join(lit(n) for n in names)})" if names else "TRUE"
+            return self._gate([rule])
         part = hot_part(self.source, rule.condition)
         return "TRUE" if isinstance(part, Const) and part.value else self.renderer.render(part)
 
 
-def _list(texts: list[str]) -> str:
-    return "[" + ", ".join(lit(t) for t in texts) + "]::VARCHAR[]"
+def _reading(fields: list[str]) -> tuple[str, list[str]]:
+    """SQL reading raw ``fields`` in one parse of each record: the parse (a column ``_j`` to add to
+    a projection of ``raw``) and, for the projection over it, each field's values as the column
+    ``extracted(field)``. A field whose key DuckDB cannot address is read by ``cs_values`` alone."""
+    paths = {f: p for f in fields if (p := json_path(f))}
+    parse = f", json_extract(raw, [{', '.join(map(lit, paths.values()))}]::VARCHAR[]) AS _j" if paths else ""
+    at = {f: k + 1 for k, f in enumerate(paths)}
+    read = [f"{raw_values(f, f'_j[{at[f]}]' if f in at else None)} AS {extracted(f)}" for f in fields]
+    return parse, read
 
 
 def _tags(parts: list[tuple[int, str]]) -> str:
