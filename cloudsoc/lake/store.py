@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,7 +125,7 @@ class Lake:
         staged = []
         for start, stop in _runs(accts, days):
             part = table.slice(start, stop - start)
-            acct, day = accts[start].as_py(), pc.strftime(days.slice(start, 1), "%Y-%m-%d")[0].as_py()
+            acct, day = accts[start].as_py(), _iso(days[start].as_py())
             path = self.staging / f"part-{uuid.uuid4().hex}.parquet"
             _write_parquet(part, path)
             staged.append(Staged(source, acct, day, path, part["event_id"]))
@@ -256,6 +256,12 @@ def _partition_keys(table: pa.Table) -> tuple[pa.Array, pa.Array]:
     sorting) of every row: the partition it is stored in."""
     accts = pc.fill_null(table["account_id"], UNKNOWN)
     return accts, pc.cast(table["event_time"], pa.date32())
+
+
+def _iso(day: date | None) -> str:
+    """A partition's day as its folder names it (every parser requires an event time, so a row
+    without a day is not expected; it would be filed like a row without an account)."""
+    return day.isoformat() if day else UNKNOWN
 
 
 def _order(source: str, table: pa.Table) -> pa.Array:

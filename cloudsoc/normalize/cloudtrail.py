@@ -293,7 +293,7 @@ def _fast_event_ids(ids: pa.ChunkedArray, raws: list[msgspec.Raw]) -> pa.Chunked
         return ids
     out = ids.to_pylist()
     for i in np.flatnonzero(missing.to_numpy(zero_copy_only=False)).tolist():
-        out[i] = "sha256:" + hashlib.sha256(raws[i]).hexdigest()
+        out[i] = _record_id(raws[i])
     return out
 
 
@@ -340,8 +340,12 @@ def parse(data: bytes, kind: str = "cloudtrail") -> Parsed:
 
 
 def _event_id(hot: _Hot, raw: msgspec.Raw) -> str:
-    # A record without eventID still gets a stable identity, so re-ingesting it adds nothing.
-    return _text(hot.eventID) or "sha256:" + hashlib.sha256(raw).hexdigest()
+    return _text(hot.eventID) or _record_id(raw)
+
+
+def _record_id(raw: msgspec.Raw) -> str:
+    """The identity of a record without eventID: stable, so re-ingesting it adds nothing."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def _col(values: list[Scalar]) -> pa.Array:
