@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -21,7 +21,8 @@ from cloudsoc.aws.sandbox import Sandbox, SandboxState
 from cloudsoc.aws.session import client
 from cloudsoc.core.config import Home
 from cloudsoc.respond.access import Responder
-from cloudsoc.respond.action import ACTIONS, Action, ActionError, ActionResult
+from cloudsoc.respond.action import ACTIONS, Action, ActionError
+from tests.action_fixtures import lifecycle
 
 FOREIGN = "999988887777"  # an account outside the organization
 
@@ -68,28 +69,6 @@ def env(sandbox_home: Home) -> Env:
 
 def uid() -> str:
     return uuid.uuid4().hex[:8]
-
-
-def lifecycle(
-    make: Callable[[], Action[Any]], view: Callable[[], Any], applied: Callable[[Any], None]
-) -> ActionResult:
-    """Plan (nothing changes), apply (``applied`` checks the sandbox), apply again (already done),
-    revert (the sandbox is as it was)."""
-    before = view()
-    plan = make().plan()
-    assert plan.changes, "a target in need of the action must plan changes"
-    assert view() == before, "plan must not change anything"
-    act = make()
-    result = act.apply()
-    assert result.status == "applied", result
-    applied(view())
-    again = make().apply()
-    assert again.status == "already_done", again.changes
-    assert again.changes == []
-    reverted = act.revert(result)
-    assert reverted.status == "reverted"
-    assert view() == before
-    return result
 
 
 def canon(items: list[dict[str, Any]]) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,9 +26,10 @@ from cloudsoc.cli.main import app
 from cloudsoc.core.config import Home
 from cloudsoc.respond import record
 from cloudsoc.respond.access import Responder
-from cloudsoc.respond.action import ACTIONS, Action, ActionError, ActionResult
+from cloudsoc.respond.action import ACTIONS, Action, ActionError
 from cloudsoc.respond.actions._policy import exposure
 from cloudsoc.respond.actions.s3_block_public_access import s3control_client
+from tests.action_fixtures import lifecycle, unique
 
 OTHER = "999988887777"  # an account outside the organization
 
@@ -63,27 +63,6 @@ def act(responder: Responder, prod: str) -> Callable[..., Action[Any]]:
         return ACTIONS.get(name).build(responder.session(prod), {"account_id": prod, **params})
 
     return build
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def lifecycle(action: Action[Any], truth: Callable[[], Any], expected: Any) -> ActionResult:
-    """plan -> apply -> apply -> revert, checking the sandbox's own view at each step."""
-    original = truth()
-    plan = action.plan()
-    assert plan.changes, "a target that needs the change must plan it"
-    assert truth() == original, "plan changed something"
-    result = action.apply()
-    assert result.status == "applied", result
-    assert truth() == expected
-    assert action.apply().status == "already_done"
-    assert truth() == expected
-    reverted = action.revert(result)
-    assert reverted.status == "reverted"
-    assert truth() == original
-    return result
 
 
 def assert_not_found_is_done(action: Action[Any]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from cloudsoc.respond.access import Responder
 from cloudsoc.respond.action import ACTIONS, Action, ActionError, ActionResult
 from cloudsoc.respond.actions.ec2_restrict_default_security_group import single_rules
 from cloudsoc.respond.actions.s3_deny_insecure_transport import denies_insecure
+from tests.action_fixtures import lifecycle, unique
 
 EU = "eu-west-1"
 
@@ -63,32 +64,6 @@ class Env:
 @pytest.fixture(scope="module")
 def env(sandbox_home: Home) -> Env:
     return Env(Sandbox(sandbox_home.root).state(), sandbox_home, Responder.for_home(sandbox_home))
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def lifecycle(
-    make: Callable[[], Action[Any]], view: Callable[[], Any], expected: Any, reverted: Any = None
-) -> ActionResult:
-    """Plan (names the change, changes nothing), apply (the sandbox shows ``expected``), apply again
-    (already done), revert (the sandbox is as before, or ``reverted`` where AWS cannot go back)."""
-    before = view()
-    plan = make().plan()
-    assert plan.changes, "a target in need of the action must plan changes"
-    assert view() == before, "plan must not change anything"
-    act = make()
-    result = act.apply()
-    assert result.status == "applied", result
-    assert result.changes == plan.changes
-    assert view() == expected
-    again = make().apply()
-    assert again.status == "already_done" and again.changes == [], again.changes
-    assert view() == expected
-    assert act.revert(result).status == "reverted"
-    assert view() == (before if reverted is None else reverted)
-    return result
 
 
 def assert_done(action: Action[Any]) -> ActionResult:
