@@ -217,3 +217,54 @@ def test_cidr_tests_in_sql_agree_with_python() -> None:
         )
         got = dict(rows.fetchall())
         assert got == {a: udf._in_cidr(a, net) for a in addresses}, net
+
+
+def test_regex_literal_prefilters_are_contained_in_every_match() -> None:
+    """A regular expression is run only where the texts every match must contain occur; a text
+    taken from an optional part, an alternative or a class would lose matches."""
+    import re
+
+    from cloudsoc.detect.sql import required_literals
+
+    cases = [
+        (":assumed-role/[^/]+/i-[0-9a-f]{8,17}$", "arn:aws:sts::1:assumed-role/web/i-0abc12345678",
+         [":assumed-role/", "/i-"]),
+        (".+:assumed-role/aws:.+", "x:assumed-role/aws:sso", [":assumed-role/aws:"]),
+        ("abc?def", "abdef", ["def"]),
+        ("abc(xyz)?ghi", "abcghi", ["abc", "ghi"]),
+        ("x{2}yzw", "xxyzw", ["yzw"]),
+        (r"foo\.bar\d+baz", "foo.bar12baz", ["foo.bar", "baz"]),
+        ("[]abc]xyz", "]xyz", ["xyz"]),
+        ("ab+cde", "abbbcde", ["cde"]),
+        ("abc+?def", "abccdef", ["def"]),
+        ("evil|good", "good", []),
+        ("(?i)ADMIN", "admin", []),
+        ("role(?i:ADMIN)", "roleadmin", []),
+        (r"key\x41bc", "keyAbc", []),
+    ]  # fmt: skip
+    for pattern, example, literals in cases:
+        assert re.search(pattern, example), pattern
+        assert required_literals(pattern) == literals, pattern
+        assert all(t in example for t in literals), pattern
+
+
+def test_value_sets_written_as_ranges_select_the_same_rows_as_in() -> None:
+    import duckdb
+
+    from cloudsoc.detect.sql import one_of
+
+    present = [
+        "AccessDenied",
+        "AccessDeniedException",
+        "Client.Unauthorized",
+        "NoSuchKey",
+        "Throttling",
+        "it's",
+    ]
+    con = duckdb.connect()
+    for wanted in [{"AccessDenied"}, {"AccessDenied", "AccessDeniedException", "Throttling"}, {"it's", "Gone"},
+                   set(present[::2]), set()]:  # fmt: skip
+        for max_runs in (None, 1):
+            test = one_of("x", wanted, present, max_runs)
+            rows = con.execute(f"SELECT x FROM (SELECT unnest(?::VARCHAR[]) AS x) WHERE {test}", [present])
+            assert {r[0] for r in rows.fetchall()} == wanted & set(present), (wanted, test)

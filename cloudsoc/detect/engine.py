@@ -36,6 +36,7 @@ from cloudsoc.detect.sql import (
     json_path,
     lit,
     needs_raw,
+    one_of,
     python_test,
     raw_fields,
     raw_values,
@@ -104,8 +105,8 @@ class _Scope:
             )
         self._distinct: dict[str, list[str]] = {}
         self._resolved: dict[tuple[str, Atom], list[str]] = {}
-        self.renderer = Renderer(source, self.resolve)
-        self.extracting = Renderer(source, self.resolve, extract=True)
+        self.renderer = Renderer(source, self)
+        self.extracting = Renderer(source, self, extract=True)
         self.index: dict[str, int] = {}  # rule id -> its number in _hits and _raw
         self.view_columns = [r[0] for r in con.execute(f"DESCRIBE {self.view}").fetchall()]
         self.columns: list[str] = []  # the columns of _hits
@@ -115,10 +116,7 @@ class _Scope:
         key = (column, atom)
         if key in self._resolved:
             return self._resolved[key]
-        if column not in self._distinct:
-            rows = self.con.execute(f"SELECT DISTINCT {column} FROM {self.view} WHERE {column} IS NOT NULL")
-            self._distinct[column] = sorted(r[0] for r in rows.fetchall())
-        values = self._distinct[column]
+        values = self.present(column)
         test = python_test(atom)
         if test is not None:  # equality and wildcards are decided here, without a query per atom
             found = [v for v in values if test(v)]
@@ -131,6 +129,13 @@ class _Scope:
             found = []
         self._resolved[key] = found
         return found
+
+    def present(self, column: str) -> list[str]:
+        """The distinct values of a column in the scope, sorted."""
+        if column not in self._distinct:
+            rows = self.con.execute(f"SELECT DISTINCT {column} FROM {self.view} WHERE {column} IS NOT NULL")
+            self._distinct[column] = sorted(r[0] for r in rows.fetchall())
+        return self._distinct[column]
 
     # ---- evaluation ------------------------------------------------------------------------
     def evaluate(self, rules: list[Rule], correlations: list[Rule]) -> None:
@@ -154,6 +159,7 @@ class _Scope:
             or r.id in raw_grouping
             or needs_raw(self.source, r.condition or Const(True))
         }
+        rules = [r for r in rules if self._can_match(r)]
         self._hot_pass([r for r in rules if r.id not in raw_rules])
         raw = [r for r in rules if r.id in raw_rules]
         if raw:
@@ -164,25 +170,37 @@ class _Scope:
                 self._add_raw_matches(sigma)
 
     def _hot_pass(self, rules: list[Rule]) -> None:
-        """Every rule is tested on every candidate row here, so the rules that name the event
-        (most do) are tested only on rows of the events they name: one IN test gates them all."""
+        """Rules that name their events are tested only on those events' rows, behind one gate
+        that the Parquet scan applies; the few others are tested on every row, one scan each
+        (a scan of hot columns costs less than tagging every row with the rules it matches)."""
         cols = ", ".join(self.columns)
-        if not rules:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE _hits AS SELECT 0 AS rule_idx, {cols} FROM {self.view} WHERE FALSE"
-            )
-            return
         sql = {r.id: self.renderer.render(r.condition) for r in rules}  # type: ignore[arg-type]
-        gated = [r for r in rules if self._names(r) is not None]
-        tags = _tags([(self.index[r.id], sql[r.id]) for r in rules if r not in gated])
-        if gated:
-            inside = _tags([(self.index[r.id], sql[r.id]) for r in gated])
-            tags = f"list_concat(CASE WHEN {self._gate(gated)} THEN {inside} END, {tags})"
-        union = " OR ".join(f"({h})" for h in sql.values())
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _hits AS
-                SELECT unnest({tags}) AS rule_idx, {cols} FROM {self.view} WHERE {union}"""
-        )
+        parts = [f"SELECT 0 AS rule_idx, {cols} FROM {self.view} WHERE FALSE"]
+        for group, gate in self._gated(rules):
+            if gate == "TRUE":  # rules with the same predicate (a correlation's inputs often) share a scan
+                same: dict[str, list[int]] = {}
+                for r in group:
+                    same.setdefault(sql[r.id], []).append(self.index[r.id])
+                parts += [
+                    f"SELECT unnest({idx}), {cols} FROM {self.view} WHERE {where}"
+                    for where, idx in same.items()
+                ]
+            else:
+                tags = _tags([(self.index[r.id], sql[r.id]) for r in group])
+                parts.append(f"SELECT unnest({tags}), {cols} FROM {self.view} WHERE {gate}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _hits AS {' UNION ALL '.join(parts)}")
+
+    def _can_match(self, rule: Rule) -> bool:
+        """Whether events the rule names (if it names them) are present in the scope at all."""
+        names = self._names(rule)
+        return names is None or not names.isdisjoint(self.present(EVENT_KEY[self.source]))
+
+    def _gated(self, rules: list[Rule]) -> list[tuple[list[Rule], str]]:
+        """``rules`` split into those that name their events, with the gate they share, and the
+        others (gate TRUE)."""
+        named = [r for r in rules if self._names(r) is not None]
+        rest = [r for r in rules if self._names(r) is None]
+        return [(g, gate) for g, gate in ((named, self._gate(named)), (rest, "TRUE")) if g]
 
     def _names(self, rule: Rule) -> set[str] | None:
         """The values of the sort-key column (the event name) a rule can match, if it names them."""
@@ -193,14 +211,13 @@ class _Scope:
         return self._keys(rule.condition)
 
     def _gate(self, rules: list[Rule]) -> str:
-        """A plain IN test on the sort-key column that every match of ``rules`` passes (TRUE if
-        one of them does not name its events). In a WHERE it reaches the Parquet scan, which then
-        skips row groups, and their raw records, without those events."""
+        """A test on the sort-key column that every match of ``rules`` passes (TRUE if one of
+        them does not name its events): in a WHERE, the Parquet scan applies it (see ``one_of``)."""
         names = [self._names(r) for r in rules]
         if any(n is None for n in names):
             return "TRUE"
-        found = sorted(set().union(*names))  # type: ignore[arg-type]
-        return f"{EVENT_KEY[self.source]} IN ({', '.join(map(lit, found))})" if found else "FALSE"
+        col = EVENT_KEY[self.source]
+        return one_of(col, set().union(*names), self.present(col), max_runs=None)  # type: ignore[arg-type]
 
     def _keys(self, node: Node) -> set[str] | None:
         """The values of the sort-key column (the event name) that ``node`` can match at all, or
@@ -226,14 +243,14 @@ class _Scope:
 
     def _raw_pass(self, rules: list[Rule]) -> None:
         """``_raw``: every column of the candidates of ``rules``, with the numbers of the rules
-        whose hot part holds (``hits``), in one scan that reads ``raw`` only for those rows."""
-        parts = [(self.index[r.id], self._hot_sql(r)) for r in rules]
-        union = " OR ".join(f"({h})" for _, h in parts)
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _raw AS
-                SELECT *, {_tags(parts)} AS hits FROM {self.view}
-                WHERE {self._gate(rules)} AND ({union})"""
-        )
+        whose hot part holds (``hits``), in scans that read ``raw`` only for those rows (a row
+        can appear once per group of ``_gated``, with that group's rules in ``hits``)."""
+        parts = []
+        for group, gate in self._gated(rules):
+            hot = [(self.index[r.id], self._hot_sql(r)) for r in group]
+            union = " OR ".join(f"({h})" for _, h in hot)
+            parts.append(f"SELECT *, {_tags(hot)} AS hits FROM {self.view} WHERE {gate} AND ({union})")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {' UNION ALL '.join(parts)}")
 
     def _extracted(self, rule: Rule, name: str = "c") -> str:
         """A CTE of the rule's candidates in ``_raw`` with the raw fields it reads as columns,

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from typing import Protocol
 
 from cloudsoc.detect.fields import Column, hot_column
 from cloudsoc.detect.ir import And, Atom, Const, Node, Not, Or
 
-# (column, atom) -> the column's present values that satisfy the atom
-Resolver = Callable[[str, Atom], list[str]]
+
+class Distinct(Protocol):
+    """The values a scope holds in its low-cardinality columns."""
+
+    def present(self, column: str) -> list[str]:
+        """The column's distinct values, sorted."""
+        ...
+
+    def resolve(self, column: str, atom: Atom) -> list[str]:
+        """The column's distinct values that satisfy ``atom``."""
+        ...
+
+
+# more runs than this are tested as one IN list (a hash lookup) rather than as ranges
+MAX_RUNS = 8
 
 
 def lit(text: str) -> str:
@@ -27,7 +41,9 @@ def scalar(atom: Atom, x: str) -> str:
         op = "LIKE" if atom.cased else "ILIKE"
         return f"{x} {op} {lit(str(v))} ESCAPE '\\'"
     if atom.op == "re":
-        return f"regexp_matches({x}, {lit(str(v))})"
+        # the literals every match contains are found far faster than the expression is run
+        needed = [f"contains({x}, {lit(t)}) AND " for t in required_literals(str(v))]
+        return f"({''.join(needed)}regexp_matches({x}, {lit(str(v))}))"
     if atom.op == "num":
         assert isinstance(v, tuple)
         cmp, num = v
@@ -46,6 +62,30 @@ def _cidr(x: str, cidr: str) -> str:
     return f"(CASE WHEN contains({x}, ':') THEN cs_cidr({x}, {lit(str(net))}) ELSE FALSE END)"
 
 
+def one_of(column: str, wanted: Collection[str], present: list[str], max_runs: int | None = MAX_RUNS) -> str:
+    """``column`` holds one of ``wanted``, written as a range per run of wanted values among the
+    sorted ``present`` ones. DuckDB evaluates ranges inside the Parquet scan, which then decodes
+    the other columns (the raw record above all) only for the rows that pass; an IN list on text
+    only prunes row groups, and is tested after the scan has decoded every column of them."""
+    runs: list[list[str]] = []
+    inside = False
+    for value in present:
+        if value in wanted:
+            if inside:
+                runs[-1][1] = value
+            else:
+                runs.append([value, value])
+        inside = value in wanted
+    if not runs:
+        return "FALSE"
+    if max_runs is not None and len(runs) > max_runs:
+        return f"{column} IN ({', '.join(lit(a) for a in sorted(set(wanted) & set(present)))})"
+    ranges = [
+        f"{column} = {lit(a)}" if a == b else f"{column} BETWEEN {lit(a)} AND {lit(b)}" for a, b in runs
+    ]
+    return ranges[0] if len(ranges) == 1 else "(" + " OR ".join(f"({r})" for r in ranges) + ")"
+
+
 def extracted(name: str) -> str:
     """The column that holds a raw field's values when a rule's fields are extracted up front."""
     return '"' + ("raw:" + name).replace('"', '""') + '"'
@@ -55,9 +95,9 @@ class Renderer:
     """Writes a rule's SQL. A field without a hot column is read from ``raw`` in place, or, with
     ``extract``, from the column ``extracted(name)`` that the query computed once per row."""
 
-    def __init__(self, source: str, resolve: Resolver | None = None, extract: bool = False) -> None:
+    def __init__(self, source: str, distinct: Distinct | None = None, extract: bool = False) -> None:
         self.source = source
-        self.resolve = resolve
+        self.distinct = distinct
         self.extract = extract
 
     def field(self, name: str) -> tuple[str, Column | None]:
@@ -88,16 +128,20 @@ class Renderer:
             if col is None:
                 out.append(self.render(a))
             else:
-                assert isinstance(a, Atom) and self.resolve is not None
-                values.setdefault(col.name, set()).update(self.resolve(col.name, a))
+                assert isinstance(a, Atom) and self.distinct is not None
+                values.setdefault(col.name, set()).update(self.distinct.resolve(col.name, a))
         for name, found in values.items():
-            out.append(f"{name} IN ({', '.join(lit(v) for v in sorted(found))})" if found else "FALSE")
+            out.append(self._one_of(name, found))
         return out
+
+    def _one_of(self, column: str, values: Collection[str]) -> str:
+        assert self.distinct is not None
+        return one_of(column, values, self.distinct.present(column))
 
     def _resolvable(self, node: Node) -> Column | None:
         if (
             not isinstance(node, Atom)
-            or self.resolve is None
+            or self.distinct is None
             or node.op in ("null", "exists", "fieldref", "keyword")
         ):
             return None
@@ -117,9 +161,8 @@ class Renderer:
         if col is None:
             return f"len(list_filter({expr}, lambda x: {scalar(atom, 'x')})) > 0"
         if self._resolvable(atom):
-            assert self.resolve is not None
-            values = self.resolve(col.name, atom)
-            return f"{col.name} IN ({', '.join(lit(v) for v in values)})" if values else "FALSE"
+            assert self.distinct is not None
+            return self._one_of(col.name, self.distinct.resolve(col.name, atom))
         return scalar(atom, expr)
 
     def _fieldref(self, atom: Atom) -> str:
@@ -256,3 +299,73 @@ def _like_regex(pattern: str) -> str:
         else:
             out.append(re.escape(c))
     return "".join(out)
+
+
+def required_literals(pattern: str) -> list[str]:
+    """Texts (three characters or more) that every match of a regular expression contains,
+    read from its top level only (nothing for a pattern this reading cannot be sure of)."""
+    if "|" in pattern or "(?" in pattern or re.search(r"\\[xupPNkQ0-9]", pattern):
+        return []  # alternatives, flags, and escapes that continue into the next characters
+    out: list[str] = []
+    run: list[str] = []
+    for char, quantifier in _atoms(pattern):
+        if char is not None and quantifier in ("", "+"):
+            run.append(char)
+        if char is None or quantifier:  # the run ends here (an optional character is not in it)
+            if len(run) >= 3:
+                out.append("".join(run))
+            run = []
+    if len(run) >= 3:
+        out.append("".join(run))
+    return out
+
+
+def _atoms(pattern: str) -> list[tuple[str | None, str]]:
+    """The top-level atoms of a pattern: the literal character (None for a class, a group, an
+    escape class or an anchor) and its quantifier."""
+    atoms: list[tuple[str | None, str]] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        char: str | None = None
+        if c == "\\" and i + 1 < len(pattern):
+            char = None if pattern[i + 1].isalnum() else pattern[i + 1]  # \d, \b, \x41 ... are not literal
+            i += 2
+        elif c in "[(":
+            i = _close(pattern, i)
+        elif c in ".^$":
+            i += 1
+        else:
+            char = c
+            i += 1
+        start = i
+        if i < len(pattern) and pattern[i] == "{" and "}" in pattern[i:]:
+            i = pattern.index("}", i) + 1
+        elif i < len(pattern) and pattern[i] in "?*+":
+            i += 1
+        if i > start and i < len(pattern) and pattern[i] in "?+":  # lazy or possessive
+            i += 1
+        atoms.append((char, pattern[start:i]))
+    return atoms
+
+
+def _close(pattern: str, i: int) -> int:
+    """The index after the class or group opening at ``i``."""
+    j, depth = i, 0
+    if pattern[i] == "[":
+        j = i + 1
+        if j < len(pattern) and pattern[j] == "^":
+            j += 1
+        j += 1  # a first "]" is a member of the class
+        while j < len(pattern) and pattern[j] != "]":
+            j += 2 if pattern[j] == "\\" else 1
+        return j + 1
+    while j < len(pattern):
+        if pattern[j] == "\\":
+            j += 2
+            continue
+        depth += {"(": 1, ")": -1}.get(pattern[j], 0)
+        j += 1
+        if depth == 0:
+            break
+    return j
