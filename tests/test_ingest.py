@@ -11,6 +11,7 @@ import pytest
 from cloudsoc.core.config import Home
 from cloudsoc.lake.ingest import ingest
 from cloudsoc.lake.store import Lake
+from cloudsoc.normalize.schema import SCHEMAS
 from tests.conftest import record, trail_dir, write_trail
 
 
@@ -138,3 +139,34 @@ def test_copies_are_dropped_after_their_partition_left_memory(
     summary = ingest(home, [str(tmp_path / "in")], workers=1)
     assert (summary.events_ingested, summary.duplicates_skipped) == (42, 15)
     assert _count(home) == (42, 42)
+
+
+def test_files_of_an_older_lake_get_the_new_columns_once(home: Home, tmp_path: Path) -> None:
+    """A lake written before a hot column existed is upgraded when it is opened: the column is read
+    from the raw records, every event stays once, and an upgraded lake is not rewritten again."""
+    import pyarrow.parquet as pq
+
+    events = [record(i) for i in range(6)]
+    events[1]["vpcEndpointId"] = "vpce-1"
+    events[2]["userIdentity"] = {"type": "AssumedRole", "sessionContext": {"ec2RoleDelivery": "2.0"}}
+    write_trail(tmp_path / "in" / "a.json", events)
+    ingest(home, [str(tmp_path / "in")])
+    (path,) = home.lake.glob("cloudtrail/*/*/*.parquet")
+    old = pq.read_table(path).drop_columns(["vpc_endpoint_id", "ec2_role_delivery"])
+    pq.write_table(old, path)
+    (home.lake / ".format").unlink()
+
+    rows = (
+        Lake(home.lake)
+        .connect()
+        .execute("SELECT event_id, vpc_endpoint_id, ec2_role_delivery FROM cloudtrail ORDER BY event_id")
+    )
+    got = {e: (v, d) for e, v, d in rows.fetchall()}
+    assert len(got) == 6
+    assert got[events[1]["eventID"]] == ("vpce-1", None)
+    assert got[events[2]["eventID"]] == (None, "2.0")
+    assert pq.read_schema(path).names == SCHEMAS["cloudtrail"].names
+    upgraded = path.stat().st_mtime_ns
+    Lake(home.lake).connect()
+    assert path.stat().st_mtime_ns == upgraded
+    assert _count(home) == (6, 6)

@@ -24,7 +24,8 @@ def _raws(records: list[Any]) -> list[msgspec.Raw]:
 
 def _variants() -> list[dict[str, Any]]:
     """Records the fast path accepts, covering every rule of the columns."""
-    session = {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::1:role/r", "x": [1]}, "attributes": {}}
+    session = {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::1:role/r", "x": [1]}, "attributes": {},
+               "ec2RoleDelivery": "2.0"}  # fmt: skip
     identities: list[Any] = [
         None,
         {},
@@ -42,6 +43,8 @@ def _variants() -> list[dict[str, Any]]:
             rec["eventID"] = ["", None][i % 2]
         if i % 11 == 0:
             del rec["eventID"]
+        if i % 5 == 0:
+            rec["vpcEndpointId"] = "vpce-0fcfe3fb2c3ea9359"
         if i % 13 == 0:
             rec["userAgent"] = 'ünïcødé \x00 "quoted" \\ / \U0001f600'
         if i % 17 == 0:
@@ -138,7 +141,9 @@ def _random_record(rng: random.Random) -> dict[str, Any]:
             )
             attributes = None if rng.random() < 0.2 else {"mfaAuthenticated": text()}
             out["sessionContext"] = (
-                None if rng.random() < 0.1 else {"sessionIssuer": issuer, "attributes": attributes}
+                None
+                if rng.random() < 0.1
+                else {"sessionIssuer": issuer, "attributes": attributes, "ec2RoleDelivery": text()}
             )
         return out
 
@@ -151,7 +156,7 @@ def _random_record(rng: random.Random) -> dict[str, Any]:
     ]
     rec: dict[str, Any] = {"eventTime": rng.choice(times)}
     hot = ("eventID", "eventSource", "eventName", "eventType", "awsRegion", "recipientAccountId", "sourceIPAddress",
-           "userAgent", "errorCode")  # fmt: skip
+           "userAgent", "errorCode", "vpcEndpointId")  # fmt: skip
     rec.update({k: text() for k in hot if rng.random() < 0.85})
     if rng.random() < 0.9:
         rec["userIdentity"] = identity()

@@ -31,6 +31,8 @@ HOT: dict[str, dict[str, Column]] = {
         "userIdentity.sessionContext.sessionIssuer.type": Column("session_issuer_type", True),
         "userIdentity.sessionContext.sessionIssuer.arn": Column("session_issuer_arn"),
         "userIdentity.sessionContext.attributes.mfaAuthenticated": Column("mfa_authenticated", True),
+        "userIdentity.sessionContext.ec2RoleDelivery": Column("ec2_role_delivery", True),
+        "vpcEndpointId": Column("vpc_endpoint_id"),
         "sourceIPAddress": Column("source_ip"),
         "userAgent": Column("user_agent"),
         "errorCode": Column("error_code", True),

@@ -47,6 +47,8 @@ ROW_GROUP = 16_384
 # of other partitions are read back from their files when a batch touches them again
 SEEN_IDS = 500_000
 GLOB = "account=*/date=*/*.parquet"
+# the lake's layout; 2 added CloudTrail's vpc_endpoint_id and ec2_role_delivery hot columns
+FORMAT = 2
 UNKNOWN = "unknown"
 
 
@@ -90,6 +92,9 @@ class Lake:
 
     def connect(self, files: dict[str, list[str]] | None = None) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB with one view per source (all files, or the given ones)."""
+        if self.root.exists() and not self._current():
+            with self.writer():  # upgrades the files of an older cloudsoc once
+                pass
         con = duck()
         for source in SOURCES:
             chosen = files.get(source, []) if files is not None else self.files(source)
@@ -110,6 +115,7 @@ class Lake:
                     for leftover in self.staging.iterdir():
                         leftover.unlink()
                 self.staging.mkdir(exist_ok=True)
+                self._upgrade()
                 yield
                 self._refresh_catalog()
             finally:
@@ -197,6 +203,31 @@ class Lake:
             return set()
         return set(pq.read_table(files, columns=["event_id"])["event_id"].to_pylist())
 
+    def _current(self) -> bool:
+        marker = self.root / ".format"
+        return marker.exists() and marker.read_text().strip() == str(FORMAT)
+
+    def _upgrade(self) -> None:
+        """Files written by an older cloudsoc get the hot columns added since, read from their raw
+        records by today's parser. Each file is replaced whole by rename, so a crash leaves every
+        file either old or upgraded, and the next writer goes on; the marker is written last."""
+        if self._current():
+            return
+        for source in SOURCES:
+            schema = SCHEMAS[source]
+            for path in map(Path, self.files(source)):
+                if pq.read_schema(path).names == schema.names:
+                    continue
+                table = pq.read_table(path)
+                fresh = reparse(source, table)
+                table = pa.table(
+                    [table[n] if n in table.column_names else fresh[n] for n in schema.names], schema=schema
+                )
+                tmp = self.staging / path.name
+                _write_parquet(table, tmp)
+                tmp.replace(path)
+        (self.root / ".format").write_text(f"{FORMAT}\n")
+
     def _refresh_catalog(self) -> None:
         """``catalog.duckdb``: views over the partition globs, for DuckDB users outside cloudsoc.
 
@@ -224,6 +255,20 @@ class Lake:
 
     def _partition_files(self, source: str, acct: str, day: str) -> list[str]:
         return [str(p) for p in sorted(self._partition_dir(source, acct, day).glob("*.parquet"))]
+
+
+def reparse(source: str, table: pa.Table) -> pa.Table:
+    """The columns today's parser makes of a stored file's raw records (in the same order)."""
+    if source != "cloudtrail":  # the only source whose columns have grown
+        raise ValueError(f"the {source} files of this lake come from an unknown cloudsoc version")
+    from cloudsoc.normalize.formats import new_batch
+
+    batch = new_batch(source)
+    batch.add(b"[" + b",".join(r.encode() for r in table["raw"].to_pylist()) + b"]", "cloudtrail-array")
+    fresh, _ = batch.finish()
+    if fresh["event_id"] != table["event_id"]:
+        raise ValueError(f"the raw records of a {source} file no longer parse as they did")
+    return fresh
 
 
 def duck() -> duckdb.DuckDBPyConnection:

@@ -42,6 +42,7 @@ class _Attributes(msgspec.Struct, gc=False):
 class _Session(msgspec.Struct, gc=False):
     sessionIssuer: _Issuer | Scalar | list[object] = None
     attributes: _Attributes | Scalar | list[object] = None
+    ec2RoleDelivery: Scalar = None
 
 
 class _Identity(msgspec.Struct, gc=False):
@@ -67,6 +68,7 @@ class _Hot(msgspec.Struct, gc=False):
     userAgent: Scalar = None
     errorCode: Scalar = None
     readOnly: Scalar = None
+    vpcEndpointId: Scalar = None
 
 
 _NO_IDENTITY = _Identity()
@@ -88,10 +90,12 @@ _JSON_SCHEMA = pa.schema(
             ("sessionContext", pa.struct([
                 ("sessionIssuer", pa.struct([("type", _TEXT), ("arn", _TEXT)])),
                 ("attributes", pa.struct([("mfaAuthenticated", _TEXT)])),
+                ("ec2RoleDelivery", _TEXT),
             ])),
         ])),
         *((name, _TEXT) for name in ("sourceIPAddress", "userAgent", "errorCode")),
         ("readOnly", pa.bool_()),
+        ("vpcEndpointId", _TEXT),
     ]
 )  # fmt: skip
 _JSON_PARSE = pj.ParseOptions(
@@ -278,10 +282,12 @@ def _fast_columns(read: pa.Table, raws: list[msgspec.Raw]) -> tuple[pa.Table, di
         "session_issuer_type": pc.struct_field(session, ["sessionIssuer", "type"]),
         "session_issuer_arn": pc.struct_field(session, ["sessionIssuer", "arn"]),
         "mfa_authenticated": pc.struct_field(session, ["attributes", "mfaAuthenticated"]),
+        "ec2_role_delivery": pc.struct_field(session, "ec2RoleDelivery"),
         "source_ip": read["sourceIPAddress"],
         "user_agent": read["userAgent"],
         "error_code": read["errorCode"],
         "read_only": read["readOnly"],
+        "vpc_endpoint_id": read["vpcEndpointId"],
     }  # fmt: skip
     return pa.table(cols, schema=_HOT_SCHEMA), bad
 
@@ -385,10 +391,12 @@ def _table(hots: list[_Hot], raws: list[msgspec.Raw]) -> tuple[pa.Table, dict[in
         "session_issuer_type": _col([i.type for i in issuers]),
         "session_issuer_arn": _col([i.arn for i in issuers]),
         "mfa_authenticated": _col([a.mfaAuthenticated for a in attributes]),
+        "ec2_role_delivery": _col([s.ec2RoleDelivery for s in sessions]),
         "source_ip": _col([h.sourceIPAddress for h in hots]),
         "user_agent": _col([h.userAgent for h in hots]),
         "error_code": _col([h.errorCode for h in hots]),
         "read_only": [_flag(h.readOnly) for h in hots],
+        "vpc_endpoint_id": _col([h.vpcEndpointId for h in hots]),
     }
     return pa.table(cols, schema=_HOT_SCHEMA), bad
 

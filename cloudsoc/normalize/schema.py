@@ -35,10 +35,12 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("session_issuer_type", pa.string()),
             ("session_issuer_arn", pa.string()),
             ("mfa_authenticated", pa.string()),
+            ("ec2_role_delivery", pa.string()),
             ("source_ip", pa.string()),
             ("user_agent", pa.string()),
             ("error_code", pa.string()),
             ("read_only", pa.bool_()),
+            ("vpc_endpoint_id", pa.string()),
             ("raw", pa.string()),
         ]
     ),
