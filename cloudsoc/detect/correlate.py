@@ -74,22 +74,49 @@ def _measure(rule: Rule) -> str:
 def correlate(
     con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, matched: Matched
 ) -> list[Match]:
-    """Matches of one correlation rule over its base rules' matches in the current scope."""
+    """Matches of one correlation rule over its base rules' matches in the current scope: one
+    per group and run of overlapping firing windows, with every event in them."""
+    from cloudsoc.detect.engine import Match
+
     corr = rule.correlation
     assert corr is not None
     _inputs(con, rule, renderer, matched)
-    fired = con.execute(
-        f"SELECT grp, t FROM (SELECT grp, t, {_measure(rule)} AS hit FROM _corr_in) WHERE hit"
+    fired = f"SELECT DISTINCT grp, t FROM (SELECT grp, t, {_measure(rule)} AS hit FROM _corr_in) WHERE hit"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _fired AS {fired}")
+    if corr.type == "temporal_ordered":
+        _keep_ordered(con, corr.seconds, len(corr.rules))
+    span = f"INTERVAL {corr.seconds} SECONDS"
+    # a window ending within a timespan of the previous one continues its run; a run's events
+    # are those of all its windows
+    bursts = con.execute(
+        f"""WITH runs AS (
+                SELECT grp, t, sum(CASE WHEN t - prev <= {span} THEN 0 ELSE 1 END) OVER (PARTITION BY grp ORDER BY t) AS run
+                FROM (SELECT grp, t, lag(t) OVER (PARTITION BY grp ORDER BY t) AS prev FROM _fired)),
+            bursts AS (SELECT grp, run, min(t) AS lo, max(t) AS hi FROM runs GROUP BY grp, run)
+            SELECT b.grp, min(c.t), max(c.t), count(*), list(c.event_id ORDER BY c.t, c.event_id),
+                   arg_min(c.account_id, (c.t, c.event_id)), arg_min(c.region, (c.t, c.event_id)),
+                   arg_min(c.principal, (c.t, c.event_id))
+            FROM bursts b JOIN _corr_in c ON c.grp = b.grp AND c.t BETWEEN b.lo - {span} AND b.hi
+            GROUP BY b.grp, b.run ORDER BY b.grp, min(c.t)"""
     ).fetchall()
-    if not fired:
-        return []
-    groups = sorted({g for g, _ in fired})
-    cur = con.execute("SELECT * FROM _corr_in WHERE grp IN (SELECT unnest(?::VARCHAR[]))", [groups])
+    return [
+        Match(rule, list(dict.fromkeys(ids)), first.replace(tzinfo=UTC), last.replace(tzinfo=UTC), acct, region,
+              principal, grp, {"group_by": dict(zip(corr.group_by, orjson.loads(grp), strict=True)), "events": n})
+        for grp, first, last, n, ids, acct, region, principal in bursts
+    ]  # fmt: skip
+
+
+def _keep_ordered(con: duckdb.DuckDBPyConnection, seconds: int, n: int) -> None:
+    """Only the windows of ``_fired`` whose events hold the base rules in their order."""
+    fired = con.execute("SELECT grp, t FROM _fired").fetchall()
+    cur = con.execute("SELECT * FROM _corr_in WHERE grp IN (SELECT grp FROM _fired)")
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    if corr.type == "temporal_ordered":
-        fired = [(g, t) for g, t in fired if _ordered(rows, g, t, corr.seconds, len(corr.rules))]
-    return _bursts(rule, rows, fired)
+    kept = [(g, t) for g, t in fired if _ordered(rows, g, t, seconds, n)]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _fired AS SELECT unnest(?::VARCHAR[]) AS grp, unnest(?::TIMESTAMP[]) AS t",
+        [[g for g, _ in kept], [t for _, t in kept]],
+    )
 
 
 def _ordered(rows: list[dict[str, Any]], grp: str, end: Any, seconds: int, n: int) -> bool:
@@ -102,37 +129,3 @@ def _ordered(rows: list[dict[str, Any]], grp: str, end: Any, seconds: int, n: in
             if want == n:
                 return True
     return False
-
-
-def _bursts(rule: Rule, rows: list[dict[str, Any]], fired: list[tuple[str, Any]]) -> list[Match]:
-    """One match per group and run of overlapping firing windows, with every event in them."""
-    from cloudsoc.detect.engine import Match
-
-    assert rule.correlation is not None
-    span = timedelta(seconds=rule.correlation.seconds)
-    out: list[Match] = []
-    by_group: dict[str, list[Any]] = {}
-    for grp, t in fired:
-        by_group.setdefault(grp, []).append(t)
-    for grp, ends in by_group.items():
-        members = sorted((r for r in rows if r["grp"] == grp), key=lambda r: (r["t"], r["event_id"]))
-        for lo, hi in _merge(sorted(ends), span):
-            inside = [r for r in members if lo - span <= r["t"] <= hi]
-            first = inside[0]
-            out.append(Match(
-                rule, list(dict.fromkeys(r["event_id"] for r in inside)), first["t"].replace(tzinfo=UTC),
-                inside[-1]["t"].replace(tzinfo=UTC),
-                first["account_id"], first["region"], first["principal"], grp,
-                {"group_by": dict(zip(rule.correlation.group_by, orjson.loads(grp), strict=True)), "events": len(inside)},
-            ))  # fmt: skip
-    return out
-
-
-def _merge(ends: list[Any], span: timedelta) -> list[tuple[Any, Any]]:
-    runs: list[tuple[Any, Any]] = []
-    for t in ends:
-        if runs and t - span <= runs[-1][1]:
-            runs[-1] = (runs[-1][0], t)
-        else:
-            runs.append((t, t))
-    return runs
