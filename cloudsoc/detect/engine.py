@@ -110,6 +110,7 @@ class _Scope:
         self.index: dict[str, int] = {}  # rule id -> its number in _hits and _raw
         self.view_columns = [r[0] for r in con.execute(f"DESCRIBE {self.view}").fetchall()]
         self.columns: list[str] = []  # the columns of _hits
+        self.direct: dict[int, str] = {}  # rules whose alerts are grouped from the scope: number -> test
 
     def resolve(self, column: str, atom: Atom) -> list[str]:
         """The values of a low-cardinality column present in the scope that satisfy ``atom``."""
@@ -160,26 +161,36 @@ class _Scope:
             or needs_raw(self.source, r.condition or Const(True))
         }
         rules = [r for r in rules if self._can_match(r)]
-        self._hot_pass([r for r in rules if r.id not in raw_rules])
+        inputs = {b.id for c in correlations for b in c.correlation.rules}  # type: ignore[union-attr]
+        self._hot_pass(
+            [r for r in rules if r.id not in raw_rules], {r.id for r in rules if r.id not in inputs}
+        )
         raw = [r for r in rules if r.id in raw_rules]
+        self._raw_pass(raw)  # even empty: correlations read their inputs' raw fields from it
         if raw:
-            self._raw_pass(raw)
             # only rules with candidates: planning a branch costs even when it has no rows
             present = {i for (i,) in self.con.execute("SELECT DISTINCT unnest(hits) FROM _raw").fetchall()}
             if sigma := [r for r in raw if r.python is None and self.index[r.id] in present]:
                 self._add_raw_matches(sigma)
 
-    def _hot_pass(self, rules: list[Rule]) -> None:
+    def _hot_pass(self, rules: list[Rule], alert_only: set[str]) -> None:
         """Rules that name their events are tested only on those events' rows, behind one gate
         that the Parquet scan applies; the few others are tested on every row, one scan each
-        (a scan of hot columns costs less than tagging every row with the rules it matches)."""
+        (a scan of hot columns costs less than tagging every row with the rules it matches).
+        Such a rule that only raises alerts (no correlation reads its matches) is left to the
+        alert query, which groups its matches straight from its scan: a rule matching much of
+        the scope would otherwise write every match to ``_hits`` only to read them back."""
         cols = ", ".join(self.columns)
         sql = {r.id: self.renderer.render(r.condition) for r in rules}  # type: ignore[arg-type]
         parts = [f"SELECT 0 AS rule_idx, {cols} FROM {self.view} WHERE FALSE"]
+        self.direct = {}
         for group, gate in self._gated(rules):
             if gate == "TRUE":  # rules with the same predicate (a correlation's inputs often) share a scan
                 same: dict[str, list[int]] = {}
                 for r in group:
+                    if r.id in alert_only and r.python is None:
+                        self.direct[self.index[r.id]] = sql[r.id]
+                        continue
                     same.setdefault(sql[r.id], []).append(self.index[r.id])
                 parts += [
                     f"SELECT unnest({idx}), {cols} FROM {self.view} WHERE {where}"
@@ -245,7 +256,7 @@ class _Scope:
         """``_raw``: every column of the candidates of ``rules``, with the numbers of the rules
         whose hot part holds (``hits``), in scans that read ``raw`` only for those rows (a row
         can appear once per group of ``_gated``, with that group's rules in ``hits``)."""
-        parts = []
+        parts = [f"SELECT *, []::INTEGER[] AS hits FROM {self.view} WHERE FALSE"]
         for group, gate in self._gated(rules):
             hot = [(self.index[r.id], self._hot_sql(r)) for r in group]
             union = " OR ".join(f"({h})" for _, h in hot)
@@ -297,14 +308,25 @@ class _Scope:
         if not by_index:
             return out
         principal = PRINCIPAL.get(self.source, "NULL")
-        context = "".join(f", arg_min({c}, event_time) AS {c}" for c in CONTEXT.get(self.source, ()))
+        context = "".join(
+            f", arg_min({c}, (event_time, event_id)) AS {c}" for c in CONTEXT.get(self.source, ())
+        )
         seconds = max(int(window.total_seconds()), 1)
+        cols = ", ".join(self.columns)
+        matches = [
+            f"SELECT * FROM _hits WHERE rule_idx IN ({', '.join(str(i) for i in by_index if i not in self.direct)})"
+        ]
+        matches += [
+            f"SELECT {i}, {cols} FROM {self.view} WHERE {where}"
+            for i, where in self.direct.items()
+            if i in by_index
+        ]
         # through Arrow: the event id lists, most of the answer, become Python lists faster
         table = self.con.sql(
             f"""SELECT rule_idx, account_id, {principal} AS principal, min(event_time)::TIMESTAMP AS first_seen,
-                       max(event_time)::TIMESTAMP AS last_seen, arg_min(region, event_time) AS region,
+                       max(event_time)::TIMESTAMP AS last_seen, arg_min(region, (event_time, event_id)) AS region,
                        list(event_id ORDER BY event_time, event_id) AS event_ids{context}
-                FROM _hits WHERE rule_idx IN ({", ".join(map(str, by_index))})
+                FROM ({" UNION ALL ".join(matches)})
                 GROUP BY rule_idx, account_id, {principal}, epoch(event_time)::BIGINT // {seconds}
                 ORDER BY rule_idx, first_seen"""
         ).to_arrow_table()
