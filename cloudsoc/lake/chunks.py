@@ -9,7 +9,9 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import orjson
@@ -26,8 +28,8 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
 
-def start_worker() -> None:
-    """Set up an ingest worker process: keep freed memory for the next chunk.
+def start_worker(ingest_alive: Connection) -> None:
+    """Set up an ingest worker process: end with the ingest, keep freed memory for the next chunk.
 
     A chunk allocates and frees ~100 MB of buffers; by default Arrow's allocator and glibc hand
     large blocks back to the kernel, and the next chunk page-faults them in again, which cost
@@ -35,11 +37,27 @@ def start_worker() -> None:
     32 MB in the heap and trims it only beyond 128 MB free (measured: a worker's peak memory
     is lower, not higher).
     """
+    threading.Thread(target=_exit_with_ingest, args=(ingest_alive,), name="ingest-alive", daemon=True).start()
     pa.set_memory_pool(pa.system_memory_pool())
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # glibc only; elsewhere the defaults stay
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, 32 << 20)
         mallopt(_M_TRIM_THRESHOLD, 128 << 20)
+
+
+def _exit_with_ingest(ingest_alive: Connection) -> None:
+    """End this worker once the ingest is gone, however it died (SIGKILL included).
+
+    ``ingest_alive`` is the read end of a pipe whose only write end the ingest holds: the kernel
+    closes it when the ingest dies, and this end then reads EOF, also if that happened before this
+    thread started (no race), on any POSIX system. Without it a worker outlives a killed ingest
+    forever, waiting on a task queue whose write end it holds itself; and the forkserver and the
+    resource tracker, which exit when no process holds their pipes any more, wait for the workers.
+    PR_SET_PDEATHSIG would not do: a worker's parent is the forkserver, not the ingest, and the
+    signal follows the thread that forked, on Linux only.
+    """
+    ingest_alive.poll(None)  # the ingest never writes: readable means EOF
+    os._exit(1)
 
 
 @dataclass

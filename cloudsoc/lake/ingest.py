@@ -150,7 +150,11 @@ def _load_all(
     if workers <= 1 or len(chunks) < 2:
         yield from (load_chunk(c, lake.root, qdir, s3) for c in chunks)
         return
-    with ProcessPoolExecutor(workers, get_context("forkserver"), initializer=start_worker) as pool:
+    context = get_context("forkserver")
+    # Workers end when this pipe's write end closes (see start_worker): only after the pool has
+    # shut down (the last context exits first), or when this process dies.
+    alive_r, alive_w = context.Pipe(duplex=False)
+    with alive_w, alive_r, ProcessPoolExecutor(workers, context, start_worker, (alive_r,)) as pool:
         yield from _bounded_map(pool, chunks, lake, qdir, s3, window=2 * workers)
 
 
