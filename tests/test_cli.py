@@ -89,3 +89,25 @@ def test_rules_test_fails_a_rule_without_both_polarities(tmp_path: Path) -> None
     )
     code, data = _json(["rules", "test", str(tmp_path)])
     assert code == 1 and isinstance(data, dict) and data["failed"] == 1
+
+
+def test_the_command_flushes_its_output_and_keeps_its_exit_code(tmp_path: Path) -> None:
+    """``cloudsoc`` ends its process without the interpreter's teardown: what it printed and the
+    exit code that says how the run went must still reach the caller."""
+    import subprocess
+    import sys
+
+    write_trail(tmp_path / "in" / "a.json", [record(i) for i in range(3)])
+    (tmp_path / "in" / "junk.json").write_bytes(b"\x00\x01 not a log")
+    cmd = [sys.executable, "-m", "cloudsoc", "ingest", str(tmp_path / "in"), "--home", str(tmp_path / "h")]
+    partial = subprocess.run([*cmd, "-o", "json"], capture_output=True, timeout=300)
+    assert partial.returncode == 2
+    summary = orjson.loads(partial.stdout)
+    assert summary["events_ingested"] == 3 and summary["partial"] is True
+    again = subprocess.run([*cmd[:4], str(tmp_path / "in" / "a.json"), *cmd[5:], "-o", "json"],
+                           capture_output=True, timeout=300)  # fmt: skip
+    assert again.returncode == 0 and orjson.loads(again.stdout)["files_skipped"] == 1
+    usage = subprocess.run(
+        [sys.executable, "-m", "cloudsoc", "no-such-command"], capture_output=True, timeout=60
+    )
+    assert usage.returncode == 2 and b"No such command" in usage.stderr
