@@ -123,7 +123,9 @@ def _ordered(rows: list[dict[str, Any]], grp: str, end: Any, seconds: int, n: in
     """Whether the group's events in (end - timespan, end] contain rules 0..n-1 in that order."""
     start = end - timedelta(seconds=seconds)
     want = 0
-    for row in sorted((r for r in rows if r["grp"] == grp and start <= r["t"] <= end), key=lambda r: r["t"]):
+    for row in sorted(
+        (r for r in rows if r["grp"] == grp and start <= r["t"] <= end), key=lambda r: (r["t"], r["rule_idx"])
+    ):
         if row["rule_idx"] == want:
             want += 1
             if want == n:

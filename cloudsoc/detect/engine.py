@@ -73,6 +73,15 @@ class Engine:
     ) -> list[Match]:
         """Matches of every rule over the views of ``con`` (optionally only events in ``window``)."""
         udf.register(con)
+        # every query that needs an order says so: unordered, DuckDB writes its tables in parallel
+        ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            return self._run(con, window)
+        finally:
+            con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
+
+    def _run(self, con: duckdb.DuckDBPyConnection, window: tuple[datetime, datetime] | None) -> list[Match]:
         plain = [r for r in self.rules if r.kind != "correlation"]
         correlations = [r for r in self.rules if r.correlation]
         inputs = {b.id: b for r in correlations for b in r.correlation.rules}  # type: ignore[union-attr]
@@ -328,7 +337,7 @@ class _Scope:
                        list(event_id ORDER BY event_time, event_id) AS event_ids{context}
                 FROM ({" UNION ALL ".join(matches)})
                 GROUP BY rule_idx, account_id, {principal}, epoch(event_time)::BIGINT // {seconds}
-                ORDER BY rule_idx, first_seen"""
+                ORDER BY rule_idx, first_seen, account_id, principal, event_ids[1]"""
         ).to_arrow_table()
         columns = {name: table.column(name).to_pylist() for name in table.column_names}
         for i in range(table.num_rows):
