@@ -25,7 +25,7 @@ import orjson
 
 from cloudsoc.detect import udf
 from cloudsoc.detect.correlate import correlate, grouped_by
-from cloudsoc.detect.fields import PRINCIPAL, hot_column
+from cloudsoc.detect.fields import HOT, PRINCIPAL, hot_column
 from cloudsoc.detect.ir import And, Atom, Const, Node, Or
 from cloudsoc.detect.rules import Rule
 from cloudsoc.detect.sql import (
@@ -141,10 +141,19 @@ class _Scope:
         return found
 
     def present(self, column: str) -> list[str]:
-        """The distinct values of a column in the scope, sorted."""
+        """The distinct values of a column in the scope, sorted (those of every low-cardinality
+        column are read together on first use: one scan instead of one per column)."""
         if column not in self._distinct:
-            rows = self.con.execute(f"SELECT DISTINCT {column} FROM {self.view} WHERE {column} IS NOT NULL")
-            self._distinct[column] = sorted(r[0] for r in rows.fetchall())
+            low = [
+                c.name
+                for c in HOT.get(self.source, {}).values()
+                if c.low_cardinality and c.name in self.view_columns
+            ]
+            wanted = sorted({column, *low} - self._distinct.keys())
+            found = self.con.execute(
+                f"SELECT {', '.join(f'list(DISTINCT {c}) FILTER ({c} IS NOT NULL)' for c in wanted)} FROM {self.view}"
+            ).fetchall()[0]
+            self._distinct.update({c: sorted(v or []) for c, v in zip(wanted, found, strict=True)})
         return self._distinct[column]
 
     # ---- evaluation ------------------------------------------------------------------------
