@@ -1,14 +1,16 @@
 """Running rules over a scope of events held in DuckDB views (the lake, or test events).
 
 Per source, in a few set-based queries whatever the number of rules:
-1. one scan of the hot columns evaluates every rule that needs nothing else, and keeps each
-   (rule, event) match as a row of ``_hits`` (low-cardinality predicates are resolved to the
-   values present, so they push down into the Parquet scan as plain IN filters);
+1. one scan of the hot columns evaluates every rule that needs nothing else and names its events,
+   behind one gate on the event name, and keeps each (rule, event) match as a row of ``_hits``;
+   the few rules that name no event get a scan each (low-cardinality predicates are resolved to
+   the values present and written as ranges over them, which the Parquet scan applies itself);
 2. one more scan fetches the raw record of the candidates of rules that look inside it (their
    hot-column part holds), tagged with those rules; each such rule then extracts its raw fields
    once per candidate and adds its matches to ``_hits``;
 3. one query groups the matches of every alerting rule by rule, account, principal and dedup
-   window, so a noisy rule costs one row per group;
+   window, so a noisy rule costs one row per group (a rule that names no event and feeds no
+   correlation is grouped straight from its scan);
 4. correlation rules aggregate their base rules' rows of ``_hits`` with window functions
    (correlate.py).
 Only Python rules see events one at a time, and only the candidates of their prefilter.
