@@ -73,9 +73,13 @@ def ingest(
     sandbox: Annotated[bool, typer.Option(help="read S3 and the queue in the sandbox organization")] = False,
 ) -> None:
     """Ingest CloudTrail, GuardDuty, Security Hub and VPC Flow Logs into the lake."""
-    from cloudsoc.lake.ingest import ingest as run_ingest
+    from cloudsoc.lake.workers import start_forkserver, worker_count
 
     h = _home(home)
+    if paths and worker_count(h, workers) > 1:
+        start_forkserver()  # its imports run beside the ingest's, which follow
+    from cloudsoc.lake.ingest import ingest as run_ingest
+
     s3, sqs = _readers(h, sandbox)
     if not paths and not queue:
         raise typer.BadParameter("give paths, s3:// prefixes or --queue")

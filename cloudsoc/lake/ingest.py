@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass, field
-from multiprocessing import forkserver, get_context
+from multiprocessing import get_context
 from pathlib import Path
 
 from sqlalchemy import Engine, delete, insert, select
@@ -23,6 +23,7 @@ from cloudsoc.core.config import Home
 from cloudsoc.core.timeutil import utcnow
 from cloudsoc.lake.chunks import Chunk, Loaded, Quarantined, load_chunk, start_worker
 from cloudsoc.lake.store import Lake
+from cloudsoc.lake.workers import start_forkserver, worker_count
 
 Progress = Callable[[int, int, int], None]  # objects done, objects total, events stored
 
@@ -57,9 +58,9 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestSummary:
     started = time.monotonic()
-    workers = workers or home.settings.ingest.workers or os.cpu_count() or 1
+    workers = worker_count(home, workers)
     if workers > 1:
-        _start_forkserver()
+        start_forkserver()
     engine = db.connect(home.database_url)
     lake = Lake(home.lake)
     summary = IngestSummary()
@@ -135,13 +136,6 @@ def _checkpoints(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(db.ingest_files.c.uri, db.ingest_files.c.fingerprint))
         return {uri: fp for uri, fp in rows}
-
-
-def _start_forkserver() -> None:
-    """Start the server workers fork from, with the worker code imported, while this process
-    lists the input: workers then start ready, and the code is imported once, not per worker."""
-    get_context("forkserver").set_forkserver_preload(["cloudsoc.lake.chunks"])
-    forkserver.ensure_running()
 
 
 def _load_all(
