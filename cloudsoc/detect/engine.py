@@ -328,9 +328,9 @@ class _Scope:
         if not by_index:
             return out
         principal = PRINCIPAL.get(self.source, "NULL")
-        context = "".join(
-            f", arg_min({c}, (event_time, event_id)) AS {c}" for c in CONTEXT.get(self.source, ())
-        )
+        context = CONTEXT.get(self.source, ())
+        # the first event's region and context, ties broken by event id: one struct, one comparison
+        first = f"arg_min({{{', '.join(f'{lit(c)}: {c}' for c in ('region', *context))}}}, (event_time, event_id))"
         seconds = max(int(window.total_seconds()), 1)
         cols = ", ".join(self.columns)
         matches = [
@@ -344,20 +344,19 @@ class _Scope:
         # through Arrow: the event id lists, most of the answer, become Python lists faster
         table = self.con.sql(
             f"""SELECT rule_idx, account_id, {principal} AS principal, min(event_time)::TIMESTAMP AS first_seen,
-                       max(event_time)::TIMESTAMP AS last_seen, arg_min(region, (event_time, event_id)) AS region,
-                       list(event_id ORDER BY event_time, event_id) AS event_ids{context}
+                       max(event_time)::TIMESTAMP AS last_seen, {first} AS first,
+                       list(event_id ORDER BY event_time, event_id) AS event_ids
                 FROM ({" UNION ALL ".join(matches)})
                 GROUP BY rule_idx, account_id, {principal}, epoch(event_time)::BIGINT // {seconds}
                 ORDER BY rule_idx, first_seen, account_id, principal, event_ids[1]"""
         ).to_arrow_table()
-        columns = {name: table.column(name).to_pylist() for name in table.column_names}
-        for i in range(table.num_rows):
-            r = {name: values[i] for name, values in columns.items()}
-            ctx = {c: r[c] for c in CONTEXT.get(self.source, ()) if r.get(c)}
+        columns = [table.column(name).to_pylist() for name in ("rule_idx", "account_id", "principal",
+                                                                   "first_seen", "last_seen", "first", "event_ids")]  # fmt: skip
+        for idx, acct, principal, first_seen, last_seen, at_first, ids in zip(*columns, strict=True):
+            ctx = {c: at_first[c] for c in context if at_first[c]}
             # times leave DuckDB as naive UTC: converting through time zone objects costs more
-            first, last = r["first_seen"].replace(tzinfo=UTC), r["last_seen"].replace(tzinfo=UTC)
-            out.append(Match(by_index[r["rule_idx"]], r["event_ids"], first, last, r["account_id"],
-                             r["region"], r["principal"], str(r["principal"] or ""), ctx))  # fmt: skip
+            out.append(Match(by_index[idx], ids, first_seen.replace(tzinfo=UTC), last_seen.replace(tzinfo=UTC),
+                             acct, at_first["region"], principal, str(principal or ""), ctx))  # fmt: skip
         return out
 
     def _python_matches(self, rule: Rule) -> list[Match]:
