@@ -38,9 +38,10 @@ def _field_sql(renderer: Renderer, name: str) -> str:
     return f"lower({expr})" if col else f"lower({expr}[1])"
 
 
-def _inputs(con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, matched: Matched) -> None:
-    """``_corr_in``: every base-rule match with its group (events lacking a group-by field have none);
-    ``matched(base, fields)`` is the relation of a base rule's matching events, with ``fields``."""
+def _inputs(con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, matched: Matched) -> int:
+    """``_corr_in``: every base-rule match with its group (events lacking a group-by field have none),
+    and how many there are; ``matched(base, fields)`` is the relation of a base rule's matching
+    events, with ``fields``."""
     corr = rule.correlation
     assert corr is not None
     principal = PRINCIPAL.get(renderer.source, "NULL")
@@ -55,7 +56,8 @@ def _inputs(con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, matc
                        account_id, region, {principal} AS principal
                 FROM {matched(ref, grouped_by(rule))} WHERE {present}"""
         )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _corr_in AS {' UNION ALL '.join(parts)}")
+    created = con.execute(f"CREATE OR REPLACE TEMP TABLE _corr_in AS {' UNION ALL '.join(parts)}")
+    return int(created.fetchall()[0][0])
 
 
 def _measure(rule: Rule) -> str:
@@ -80,9 +82,11 @@ def correlate(
 
     corr = rule.correlation
     assert corr is not None
-    _inputs(con, rule, renderer, matched)
+    if not _inputs(con, rule, renderer, matched):
+        return []
     fired = f"SELECT DISTINCT grp, t FROM (SELECT grp, t, {_measure(rule)} AS hit FROM _corr_in) WHERE hit"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _fired AS {fired}")
+    if not con.execute(f"CREATE OR REPLACE TEMP TABLE _fired AS {fired}").fetchall()[0][0]:
+        return []  # the common case in a live batch: one statement fewer
     if corr.type == "temporal_ordered":
         _keep_ordered(con, corr.seconds, len(corr.rules))
     span = f"INTERVAL {corr.seconds} SECONDS"

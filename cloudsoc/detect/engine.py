@@ -152,10 +152,14 @@ class _Scope:
                 if c.low_cardinality and c.name in self.view_columns
             ]
             wanted = sorted({column, *low} - self._distinct.keys())
-            found = self.con.execute(
-                f"SELECT {', '.join(f'list(DISTINCT {c}) FILTER ({c} IS NOT NULL)' for c in wanted)} FROM {self.view}"
-            ).fetchall()[0]
-            self._distinct.update({c: sorted(v or []) for c, v in zip(wanted, found, strict=True)})
+            sets = ", ".join(f"({c})" for c in wanted)
+            found: dict[str, set[str]] = {c: set() for c in wanted}
+            query = f"SELECT {', '.join(wanted)} FROM {self.view} GROUP BY GROUPING SETS ({sets})"
+            for row in self.con.execute(query).fetchall():
+                for c, v in zip(wanted, row, strict=True):  # a row holds one column's value, NULL elsewhere
+                    if v is not None:
+                        found[c].add(v)
+            self._distinct.update({c: sorted(v) for c, v in found.items()})
         return self._distinct[column]
 
     # ---- evaluation ------------------------------------------------------------------------
