@@ -170,3 +170,24 @@ def test_files_of_an_older_lake_get_the_new_columns_once(home: Home, tmp_path: P
     Lake(home.lake).connect()
     assert path.stat().st_mtime_ns == upgraded
     assert _count(home) == (6, 6)
+
+
+def test_an_older_lake_that_cannot_be_written_is_a_clear_error(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import contextmanager
+
+    from cloudsoc.core.errors import ConfigError
+
+    write_trail(tmp_path / "in" / "a.json", [record(i) for i in range(3)])
+    ingest(home, [str(tmp_path / "in")])
+    (home.lake / ".format").unlink()
+
+    @contextmanager
+    def read_only(self: Lake):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Read-only file system")
+        yield
+
+    monkeypatch.setattr(Lake, "writer", read_only)
+    with pytest.raises(ConfigError, match="older cloudsoc"):
+        Lake(home.lake).connect()

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cloudsoc.core.errors import ConfigError
 from cloudsoc.normalize.formats import Batch
 from cloudsoc.normalize.schema import SCHEMAS, SOURCES, Parsed
 
@@ -93,8 +94,14 @@ class Lake:
     def connect(self, files: dict[str, list[str]] | None = None) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB with one view per source (all files, or the given ones)."""
         if self.root.exists() and not self._current():
-            with self.writer():  # upgrades the files of an older cloudsoc once
-                pass
+            try:
+                with self.writer():  # upgrades the files of an older cloudsoc once
+                    pass
+            except OSError as exc:  # a read-only copy, a snapshot
+                raise ConfigError(
+                    f"the lake {self.root} was written by an older cloudsoc: open it once with write access "
+                    f"to upgrade it ({exc.strerror or exc})"
+                ) from exc
         con = duck()
         for source in SOURCES:
             chosen = files.get(source, []) if files is not None else self.files(source)
