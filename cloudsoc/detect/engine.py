@@ -33,6 +33,7 @@ from cloudsoc.detect.rules import Rule
 from cloudsoc.detect.sql import (
     Renderer,
     extracted,
+    field_names,
     has_keyword,
     hot_part,
     json_path,
@@ -121,6 +122,7 @@ class _Scope:
         self.index: dict[str, int] = {}  # rule id -> its number in _hits and _raw
         self.view_columns = [r[0] for r in con.execute(f"DESCRIBE {self.view}").fetchall()]
         self.columns: list[str] = []  # the columns of _hits
+        self.raw_columns: list[str] = []  # the columns of _raw, besides raw and hits
         self.direct: dict[int, str] = {}  # rules whose alerts are grouped from the scope: number -> test
 
     def resolve(self, column: str, atom: Atom) -> list[str]:
@@ -280,11 +282,21 @@ class _Scope:
         """``_raw``: every column of the candidates of ``rules``, with the numbers of the rules
         whose hot part holds (``hits``), in scans that read ``raw`` only for those rows (a row
         can appear once per group of ``_gated``, with that group's rules in ``hits``)."""
-        parts = [f"SELECT *, []::INTEGER[] AS hits FROM {self.view} WHERE FALSE"]
+        # only the columns the rules and their matches read: copying a text column costs
+        read = {
+            col.name
+            for r in rules
+            if r.condition
+            for f in field_names(r.condition)
+            if (col := hot_column(self.source, f))
+        }
+        self.raw_columns = [c for c in self.view_columns if c in {*self.columns, *read}]
+        cols = ", ".join([*self.raw_columns, "raw"])
+        parts = [f"SELECT {cols}, []::INTEGER[] AS hits FROM {self.view} WHERE FALSE"]
         for group, gate in self._gated(rules):
             hot = [(self.index[r.id], self._hot_sql(r)) for r in group]
             union = " OR ".join(f"({h})" for _, h in hot)
-            parts.append(f"SELECT *, {_tags(hot)} AS hits FROM {self.view} WHERE {gate} AND ({union})")
+            parts.append(f"SELECT {cols}, {_tags(hot)} AS hits FROM {self.view} WHERE {gate} AND ({union})")
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {' UNION ALL '.join(parts)}")
 
     def _extracted(self, rule: Rule, name: str = "c") -> str:
@@ -292,7 +304,7 @@ class _Scope:
         extracted in one parse of each record. Materialized, so that the condition cannot inline
         the extraction again for every test of a field."""
         parse, read = _reading(sorted(raw_fields(self.source, rule.condition)) if rule.condition else [])
-        keep = [c for c in self.view_columns if c != "raw"]
+        keep = list(self.raw_columns)
         if rule.python is not None or (rule.condition and has_keyword(rule.condition)):
             keep.append("raw")
         return f"""{name} AS MATERIALIZED (

@@ -211,20 +211,24 @@ def raw_values(name: str, found: str | None = None) -> str:
     )
 
 
-def raw_fields(source: str, node: Node) -> set[str]:
-    """The fields of ``node`` read from the raw record (keyword atoms read ``raw`` itself)."""
+def field_names(node: Node) -> set[str]:
+    """Every field ``node`` reads (a field reference reads two; keywords read ``raw`` itself)."""
     if isinstance(node, Atom):
-        names = (
-            [node.field, str(node.value[0])]
-            if node.op == "fieldref" and isinstance(node.value, tuple)
-            else [node.field]
-        )
-        return {n for n in names if node.op != "keyword" and hot_column(source, n) is None}
+        if node.op == "keyword":
+            return set()
+        if node.op == "fieldref" and isinstance(node.value, tuple):
+            return {node.field, str(node.value[0])}
+        return {node.field}
     if isinstance(node, Not):
-        return raw_fields(source, node.arg)
+        return field_names(node.arg)
     if isinstance(node, And | Or):
-        return set().union(*(raw_fields(source, a) for a in node.args))
+        return set().union(*(field_names(a) for a in node.args))
     return set()
+
+
+def raw_fields(source: str, node: Node) -> set[str]:
+    """The fields of ``node`` read from the raw record."""
+    return {n for n in field_names(node) if hot_column(source, n) is None}
 
 
 def has_keyword(node: Node) -> bool:
