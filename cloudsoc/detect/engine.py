@@ -338,7 +338,7 @@ class _Scope:
     # ---- alerts ----------------------------------------------------------------------------
     def alerts(self, rules: list[Rule], window: timedelta) -> list[Match]:
         out: list[Match] = []
-        for rule in (r for r in rules if r.python is not None):
+        for rule in (r for r in rules if r.python is not None and self._can_match(r)):
             out.extend(self._python_matches(rule))
         by_index = {self.index[r.id]: r for r in rules if r.python is None}
         if not by_index:
