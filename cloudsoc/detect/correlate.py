@@ -14,7 +14,7 @@ import duckdb
 import orjson
 
 from cloudsoc.detect.fields import PRINCIPAL
-from cloudsoc.detect.sql import Renderer
+from cloudsoc.detect.sql import Renderer, earliest
 
 if TYPE_CHECKING:
     from cloudsoc.detect.engine import Match
@@ -98,15 +98,15 @@ def correlate(
                 FROM (SELECT grp, t, lag(t) OVER (PARTITION BY grp ORDER BY t) AS prev FROM _fired)),
             bursts AS (SELECT grp, run, min(t) AS lo, max(t) AS hi FROM runs GROUP BY grp, run)
             SELECT b.grp, min(c.t), max(c.t), count(*), list(c.event_id ORDER BY c.t, c.event_id),
-                   arg_min(c.account_id, (c.t, c.event_id)), arg_min(c.region, (c.t, c.event_id)),
-                   arg_min(c.principal, (c.t, c.event_id))
+                   {earliest(["account_id", "region", "principal"], "c.t", "c.event_id")}
             FROM bursts b JOIN _corr_in c ON c.grp = b.grp AND c.t BETWEEN b.lo - {span} AND b.hi
             GROUP BY b.grp, b.run ORDER BY b.grp, min(c.t)"""
     ).fetchall()
     return [
-        Match(rule, list(dict.fromkeys(ids)), first.replace(tzinfo=UTC), last.replace(tzinfo=UTC), acct, region,
-              principal, grp, {"group_by": dict(zip(corr.group_by, orjson.loads(grp), strict=True)), "events": n})
-        for grp, first, last, n, ids, acct, region, principal in bursts
+        Match(rule, list(dict.fromkeys(ids)), first.replace(tzinfo=UTC), last.replace(tzinfo=UTC), at["account_id"],
+              at["region"], at["principal"], grp,
+              {"group_by": dict(zip(corr.group_by, orjson.loads(grp), strict=True)), "events": n})
+        for grp, first, last, n, ids, at in bursts
     ]  # fmt: skip
 
 
@@ -115,21 +115,22 @@ def _keep_ordered(con: duckdb.DuckDBPyConnection, seconds: int, n: int) -> None:
     fired = con.execute("SELECT grp, t FROM _fired").fetchall()
     cur = con.execute("SELECT * FROM _corr_in WHERE grp IN (SELECT grp FROM _fired)")
     names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    kept = [(g, t) for g, t in fired if _ordered(rows, g, t, seconds, n)]
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for values in cur.fetchall():
+        row = dict(zip(names, values, strict=True))
+        by_group.setdefault(row["grp"], []).append(row)
+    kept = [(g, t) for g, t in fired if _ordered(by_group[g], t, seconds, n)]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _fired AS SELECT unnest(?::VARCHAR[]) AS grp, unnest(?::TIMESTAMP[]) AS t",
         [[g for g, _ in kept], [t for _, t in kept]],
     )
 
 
-def _ordered(rows: list[dict[str, Any]], grp: str, end: Any, seconds: int, n: int) -> bool:
-    """Whether the group's events in (end - timespan, end] contain rules 0..n-1 in that order."""
+def _ordered(rows: list[dict[str, Any]], end: Any, seconds: int, n: int) -> bool:
+    """Whether a group's events in (end - timespan, end] contain rules 0..n-1 in that order."""
     start = end - timedelta(seconds=seconds)
     want = 0
-    for row in sorted(
-        (r for r in rows if r["grp"] == grp and start <= r["t"] <= end), key=lambda r: (r["t"], r["rule_idx"])
-    ):
+    for row in sorted((r for r in rows if start <= r["t"] <= end), key=lambda r: (r["t"], r["rule_idx"])):
         if row["rule_idx"] == want:
             want += 1
             if want == n:

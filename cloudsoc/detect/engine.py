@@ -32,6 +32,7 @@ from cloudsoc.detect.ir import And, Atom, Const, Node, Or
 from cloudsoc.detect.rules import Rule
 from cloudsoc.detect.sql import (
     Renderer,
+    earliest,
     extracted,
     field_names,
     has_keyword,
@@ -117,12 +118,14 @@ class _Scope:
             )
         self._distinct: dict[str, list[str]] = {}
         self._resolved: dict[tuple[str, Atom], list[str]] = {}
+        self._named: dict[str, set[str] | None] = {}  # rule id -> the event names it can match
         self.renderer = Renderer(source, self)
         self.extracting = Renderer(source, self, extract=True)
         self.index: dict[str, int] = {}  # rule id -> its number in _hits and _raw
         self.view_columns = [r[0] for r in con.execute(f"DESCRIBE {self.view}").fetchall()]
         self.columns: list[str] = []  # the columns of _hits
         self.raw_columns: list[str] = []  # the columns of _raw, besides raw and hits
+        self.live: set[str] = set()  # the rules evaluated: those that can match in the scope
         self.direct: dict[int, str] = {}  # rules whose alerts are grouped from the scope: number -> test
 
     def resolve(self, column: str, atom: Atom) -> list[str]:
@@ -187,6 +190,7 @@ class _Scope:
             or needs_raw(self.source, r.condition or Const(True))
         }
         rules = [r for r in rules if self._can_match(r)]
+        self.live = {r.id for r in rules}
         inputs = {b.id for c in correlations for b in c.correlation.rules}  # type: ignore[union-attr]
         self._hot_pass(
             [r for r in rules if r.id not in raw_rules], {r.id for r in rules if r.id not in inputs}
@@ -195,8 +199,8 @@ class _Scope:
         self._raw_pass(raw)  # even empty: correlations read their inputs' raw fields from it
         if raw:
             # only rules with candidates: planning a branch costs even when it has no rows
-            present = {i for (i,) in self.con.execute("SELECT DISTINCT unnest(hits) FROM _raw").fetchall()}
-            if sigma := [r for r in raw if r.python is None and self.index[r.id] in present]:
+            found = {i for (i,) in self.con.execute("SELECT DISTINCT unnest(hits) FROM _raw").fetchall()}
+            if sigma := [r for r in raw if r.python is None and self.index[r.id] in found]:
                 self._add_raw_matches(sigma)
 
     def _hot_pass(self, rules: list[Rule], alert_only: set[str]) -> None:
@@ -214,7 +218,7 @@ class _Scope:
             if gate == "TRUE":  # rules with the same predicate (a correlation's inputs often) share a scan
                 same: dict[str, list[int]] = {}
                 for r in group:
-                    if r.id in alert_only and r.python is None:
+                    if r.id in alert_only:
                         self.direct[self.index[r.id]] = sql[r.id]
                         continue
                     same.setdefault(sql[r.id], []).append(self.index[r.id])
@@ -236,16 +240,19 @@ class _Scope:
         """``rules`` split into those that name their events, with the gate they share, and the
         others (gate TRUE)."""
         named = [r for r in rules if self._names(r) is not None]
-        rest = [r for r in rules if self._names(r) is None]
+        rest = [r for r in rules if r not in named]
         return [(g, gate) for g, gate in ((named, self._gate(named)), (rest, "TRUE")) if g]
 
     def _names(self, rule: Rule) -> set[str] | None:
         """The values of the sort-key column (the event name) a rule can match, if it names them."""
-        if EVENT_KEY.get(self.source) is None:
-            return None
-        if rule.condition is None:  # a Python rule: its prefilter
-            return set(rule.event_names) if rule.event_names else None
-        return self._keys(rule.condition)
+        if rule.id not in self._named:
+            if EVENT_KEY.get(self.source) is None:
+                self._named[rule.id] = None
+            elif rule.condition is None:  # a Python rule: its prefilter
+                self._named[rule.id] = set(rule.event_names) if rule.event_names else None
+            else:
+                self._named[rule.id] = self._keys(rule.condition)
+        return self._named[rule.id]
 
     def _gate(self, rules: list[Rule]) -> str:
         """A test on the sort-key column that every match of ``rules`` passes (TRUE if one of
@@ -279,9 +286,10 @@ class _Scope:
         return None
 
     def _raw_pass(self, rules: list[Rule]) -> None:
-        """``_raw``: every column of the candidates of ``rules``, with the numbers of the rules
-        whose hot part holds (``hits``), in scans that read ``raw`` only for those rows (a row
-        can appear once per group of ``_gated``, with that group's rules in ``hits``)."""
+        """``_raw``: the candidates of ``rules`` (``raw`` and the hot columns the rules and their
+        matches read), with the numbers of the rules whose hot part holds (``hits``), from scans
+        that read ``raw`` only for those rows (a row can appear once per group of ``_gated``,
+        with that group's rules in ``hits``)."""
         # only the columns the rules and their matches read: copying a text column costs
         read = {
             col.name
@@ -338,15 +346,15 @@ class _Scope:
     # ---- alerts ----------------------------------------------------------------------------
     def alerts(self, rules: list[Rule], window: timedelta) -> list[Match]:
         out: list[Match] = []
-        for rule in (r for r in rules if r.python is not None and self._can_match(r)):
+        rules = [r for r in rules if r.id in self.live]
+        for rule in (r for r in rules if r.python is not None):
             out.extend(self._python_matches(rule))
         by_index = {self.index[r.id]: r for r in rules if r.python is None}
         if not by_index:
             return out
         principal = PRINCIPAL.get(self.source, "NULL")
         context = CONTEXT.get(self.source, ())
-        # the first event's region and context, ties broken by event id: one struct, one comparison
-        first = f"arg_min({{{', '.join(f'{lit(c)}: {c}' for c in ('region', *context))}}}, (event_time, event_id))"
+        first = earliest(["region", *context], "event_time", "event_id")
         seconds = max(int(window.total_seconds()), 1)
         cols = ", ".join(self.columns)
         matches = [

@@ -86,6 +86,13 @@ def one_of(column: str, wanted: Collection[str], present: list[str], max_runs: i
     return ranges[0] if len(ranges) == 1 else "(" + " OR ".join(f"({r})" for r in ranges) + ")"
 
 
+def earliest(columns: list[str], time: str, tiebreak: str) -> str:
+    """An aggregate: the values of ``columns`` on the group's earliest row, ties broken by
+    ``tiebreak`` (so reruns agree), as a struct (one comparison per row for all of them)."""
+    fields = ", ".join(f"{lit(c)}: {c}" for c in columns)
+    return f"arg_min({{{fields}}}, ({time}, {tiebreak}))"
+
+
 def extracted(name: str) -> str:
     """The column that holds a raw field's values when a rule's fields are extracted up front."""
     return '"' + ("raw:" + name).replace('"', '""') + '"'

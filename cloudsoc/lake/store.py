@@ -267,14 +267,14 @@ class Lake:
 def reparse(source: str, table: pa.Table) -> pa.Table:
     """The columns today's parser makes of a stored file's raw records (in the same order)."""
     if source != "cloudtrail":  # the only source whose columns have grown
-        raise ValueError(f"the {source} files of this lake come from an unknown cloudsoc version")
+        raise ConfigError(f"the {source} files of this lake come from an unknown cloudsoc version")
     from cloudsoc.normalize.formats import new_batch
 
     batch = new_batch(source)
     batch.add(b"[" + b",".join(r.encode() for r in table["raw"].to_pylist()) + b"]", "cloudtrail-array")
     fresh, _ = batch.finish()
     if fresh["event_id"] != table["event_id"]:
-        raise ValueError(f"the raw records of a {source} file no longer parse as they did")
+        raise ConfigError(f"the raw records of a {source} file no longer parse as they did")
     return fresh
 
 
