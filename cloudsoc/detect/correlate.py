@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from cloudsoc.detect.rules import Rule
 
 
-# (base rule, fields it must carry) -> the SQL relation of the base rule's matching events
-Matched = Callable[["Rule", list[str]], str]
+# base rule -> the SQL relation of its matching events, with the raw fields its correlations read
+Matched = Callable[["Rule"], str]
 
 
 def grouped_by(rule: Rule) -> list[str]:
@@ -40,8 +40,7 @@ def _field_sql(renderer: Renderer, name: str) -> str:
 
 def _inputs(con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, matched: Matched) -> int:
     """``_corr_in``: every base-rule match with its group (events lacking a group-by field have none),
-    and how many there are; ``matched(base, fields)`` is the relation of a base rule's matching
-    events, with ``fields``."""
+    and how many there are; ``matched(base)`` is the relation of a base rule's matching events."""
     corr = rule.correlation
     assert corr is not None
     principal = PRINCIPAL.get(renderer.source, "NULL")
@@ -54,7 +53,7 @@ def _inputs(con: duckdb.DuckDBPyConnection, rule: Rule, renderer: Renderer, matc
         parts.append(
             f"""SELECT {idx} AS rule_idx, event_id, event_time::TIMESTAMP AS t, {grp} AS grp, {val} AS val,
                        account_id, region, {principal} AS principal
-                FROM {matched(ref, grouped_by(rule))} WHERE {present}"""
+                FROM {matched(ref)} WHERE {present}"""
         )
     created = con.execute(f"CREATE OR REPLACE TEMP TABLE _corr_in AS {' UNION ALL '.join(parts)}")
     return int(created.fetchall()[0][0])

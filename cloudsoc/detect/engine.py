@@ -5,9 +5,9 @@ Per source, in a few set-based queries whatever the number of rules:
    behind one gate on the event name, and keeps each (rule, event) match as a row of ``_hits``;
    the few rules that name no event get a scan each (low-cardinality predicates are resolved to
    the values present and written as ranges over them, which the Parquet scan applies itself);
-2. one more scan fetches the raw record of the candidates of rules that look inside it (their
-   hot-column part holds), tagged with those rules; each such rule then extracts its raw fields
-   once per candidate and adds its matches to ``_hits``;
+2. one more query scans for the raw record of the candidates of rules that look inside it
+   (their hot-column part holds), tagged with those rules; in the same query each such rule
+   extracts its raw fields once per candidate, and its matches go to ``_hits``;
 3. one query groups the matches of every alerting rule by rule, account, principal and dedup
    window, so a noisy rule costs one row per group (a rule that names no event and feeds no
    correlation is grouped straight from its scan);
@@ -121,10 +121,12 @@ class _Scope:
         self._named: dict[str, set[str] | None] = {}  # rule id -> the event names it can match
         self.renderer = Renderer(source, self)
         self.extracting = Renderer(source, self, extract=True)
-        self.index: dict[str, int] = {}  # rule id -> its number in _hits and _raw
+        self.index: dict[str, int] = {}  # rule id -> its number in _hits and in hits of the candidates
         self.view_columns = [r[0] for r in con.execute(f"DESCRIBE {self.view}").fetchall()]
         self.columns: list[str] = []  # the columns of _hits
-        self.raw_columns: list[str] = []  # the columns of _raw, besides raw and hits
+        self.raw_columns: list[str] = []  # the columns of the raw candidates, besides raw and hits
+        self.carried: dict[str, list[str]] = {}  # rule id -> raw fields its correlations read
+        self.extra: list[str] = []  # those fields: columns of _hits after ``columns``
         self.live: set[str] = set()  # the rules evaluated: those that can match in the scope
         self.direct: dict[int, str] = {}  # rules whose alerts are grouped from the scope: number -> test
 
@@ -170,23 +172,26 @@ class _Scope:
     # ---- evaluation ------------------------------------------------------------------------
     def evaluate(self, rules: list[Rule], correlations: list[Rule]) -> None:
         """``_hits``: one row per (rule, matching event) with the hot columns, for every rule
-        except Python ones; ``_raw``: the raw candidates of rules that look inside the record."""
+        except Python ones."""
         self.index = {r.id: i for i, r in enumerate(rules)}
         wanted = {"event_id", "event_time", "account_id", "region", PRINCIPAL.get(self.source, ""),
                   *CONTEXT.get(self.source, ()),
                   *(col.name for c in correlations for f in grouped_by(c) if (col := hot_column(self.source, f)))}  # fmt: skip
         self.columns = [c for c in self.view_columns if c in wanted]
-        raw_grouping = {
-            b.id
-            for c in correlations
-            if any(hot_column(self.source, f) is None for f in grouped_by(c))
-            for b in c.correlation.rules  # type: ignore[union-attr]
-        }
+        # a correlation grouping or counting by raw fields gets them from its inputs' rows of
+        # _hits, extracted in the same parse as the inputs' own raw fields
+        self.carried = {}
+        for c in correlations:
+            if fields := sorted(f for f in grouped_by(c) if hot_column(self.source, f) is None):
+                for b in c.correlation.rules:  # type: ignore[union-attr]
+                    if b.id in self.index:
+                        self.carried[b.id] = sorted({*self.carried.get(b.id, []), *fields})
+        self.extra = sorted({f for fields in self.carried.values() for f in fields})
         raw_rules = {
             r.id
             for r in rules
             if r.python is not None
-            or r.id in raw_grouping
+            or r.id in self.carried
             or needs_raw(self.source, r.condition or Const(True))
         }
         rules = [r for r in rules if self._can_match(r)]
@@ -196,12 +201,11 @@ class _Scope:
             [r for r in rules if r.id not in raw_rules], {r.id for r in rules if r.id not in inputs}
         )
         raw = [r for r in rules if r.id in raw_rules]
-        self._raw_pass(raw)  # even empty: correlations read their inputs' raw fields from it
-        if raw:
-            # only rules with candidates: planning a branch costs even when it has no rows
-            found = {i for (i,) in self.con.execute("SELECT DISTINCT unnest(hits) FROM _raw").fetchall()}
-            if sigma := [r for r in raw if r.python is None and self.index[r.id] in found]:
-                self._add_raw_matches(sigma)
+        # only the hot columns the rules and their matches read: copying a text column costs
+        read = {col.name for r in raw if r.condition for f in field_names(r.condition) if (col := hot_column(self.source, f))}  # fmt: skip
+        self.raw_columns = [c for c in self.view_columns if c in {*self.columns, *read}]
+        if sigma := [r for r in raw if r.python is None]:
+            self._add_raw_matches(sigma)
 
     def _hot_pass(self, rules: list[Rule], alert_only: set[str]) -> None:
         """Rules that name their events are tested only on those events' rows, behind one gate
@@ -210,7 +214,7 @@ class _Scope:
         Such a rule that only raises alerts (no correlation reads its matches) is left to the
         alert query, which groups its matches straight from its scan: a rule matching much of
         the scope would otherwise write every match to ``_hits`` only to read them back."""
-        cols = ", ".join(self.columns)
+        cols = ", ".join([*self.columns, *(f"NULL::VARCHAR[] AS {extracted(f)}" for f in self.extra)])
         sql = {r.id: self.renderer.render(r.condition) for r in rules}  # type: ignore[arg-type]
         parts = [f"SELECT 0 AS rule_idx, {cols} FROM {self.view} WHERE FALSE"]
         self.direct = {}
@@ -285,33 +289,25 @@ class _Scope:
             return None if any(p is None for p in parts) else set().union(*parts)  # type: ignore[arg-type]
         return None
 
-    def _raw_pass(self, rules: list[Rule]) -> None:
-        """``_raw``: the candidates of ``rules`` (``raw`` and the hot columns the rules and their
-        matches read), with the numbers of the rules whose hot part holds (``hits``), from scans
-        that read ``raw`` only for those rows (a row can appear once per group of ``_gated``,
-        with that group's rules in ``hits``)."""
-        # only the columns the rules and their matches read: copying a text column costs
-        read = {
-            col.name
-            for r in rules
-            if r.condition
-            for f in field_names(r.condition)
-            if (col := hot_column(self.source, f))
-        }
-        self.raw_columns = [c for c in self.view_columns if c in {*self.columns, *read}]
+    def _candidates(self, rules: list[Rule]) -> str:
+        """The relation of the candidates of ``rules``: ``raw`` and the hot columns the rules and
+        their matches read, with the numbers of the rules whose hot part holds (``hits``), from
+        scans that read ``raw`` only for those rows (a row can appear once per group of
+        ``_gated``, with that group's rules in ``hits``)."""
         cols = ", ".join([*self.raw_columns, "raw"])
         parts = [f"SELECT {cols}, []::INTEGER[] AS hits FROM {self.view} WHERE FALSE"]
         for group, gate in self._gated(rules):
             hot = [(self.index[r.id], self._hot_sql(r)) for r in group]
             union = " OR ".join(f"({h})" for _, h in hot)
             parts.append(f"SELECT {cols}, {_tags(hot)} AS hits FROM {self.view} WHERE {gate} AND ({union})")
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS {' UNION ALL '.join(parts)}")
+        return " UNION ALL ".join(parts)
 
     def _extracted(self, rule: Rule, name: str = "c") -> str:
-        """A CTE of the rule's candidates in ``_raw`` with the raw fields it reads as columns,
+        """A CTE of the rule's candidates in the CTE ``_raw`` with the raw fields it reads as columns,
         extracted in one parse of each record. Materialized, so that the condition cannot inline
         the extraction again for every test of a field."""
-        parse, read = _reading(sorted(raw_fields(self.source, rule.condition)) if rule.condition else [])
+        read_fields = raw_fields(self.source, rule.condition) if rule.condition else set()
+        parse, read = _reading(sorted({*read_fields, *self.carried.get(rule.id, [])}))
         keep = list(self.raw_columns)
         if rule.python is not None or (rule.condition and has_keyword(rule.condition)):
             keep.append("raw")
@@ -321,27 +317,26 @@ class _Scope:
 
     def _add_raw_matches(self, rules: list[Rule]) -> None:
         """Every raw rule's matches into ``_hits``: one query, a branch per rule over its own
-        candidates (one statement costs far less than a statement per rule)."""
-        ctes = ", ".join(self._extracted(r, f"c{k}") for k, r in enumerate(rules))
-        cols = ", ".join(self.columns)
+        candidates (one statement costs far less than a statement per rule). The candidates
+        are read once, into a CTE: a temporary table costs more to fill with the raw text."""
+        ctes = ", ".join([f"_raw AS MATERIALIZED ({self._candidates(rules)})",
+                          *(self._extracted(r, f"c{k}") for k, r in enumerate(rules))])  # fmt: skip
+
+        def cols(rule: Rule) -> str:
+            carried = self.carried.get(rule.id, [])
+            extra = (extracted(f) if f in carried else "NULL::VARCHAR[]" for f in self.extra)
+            return ", ".join([*self.columns, *extra])
+
         branches = " UNION ALL ".join(
-            f"SELECT {self.index[r.id]}, {cols} FROM c{k} WHERE {self.extracting.render(r.condition)}"  # type: ignore[arg-type]
+            f"SELECT {self.index[r.id]}, {cols(r)} FROM c{k} WHERE {self.extracting.render(r.condition)}"  # type: ignore[arg-type]
             for k, r in enumerate(rules)
         )
         self.con.execute(f"INSERT INTO _hits WITH {ctes} {branches}")
 
-    def matched(self, rule: Rule, fields: list[str]) -> str:
-        """The relation of a (non-Python) rule's matches: its ``_hits`` rows, with ``fields``
-        that live in the raw record extracted as columns (see ``Renderer(extract=True)``)."""
-        where = f"rule_idx = {self.index[rule.id]}"
-        raw = sorted({f for f in fields if hot_column(self.source, f) is None})
-        if not raw:
-            return f"(SELECT * FROM _hits WHERE {where})"
-        parse, read = _reading(raw)
-        return f"""(SELECT h.*, {", ".join(read)} FROM _hits h
-                    JOIN (SELECT event_id, raw{parse} FROM _raw
-                          WHERE list_contains(hits, {self.index[rule.id]})) r USING (event_id)
-                    WHERE h.{where})"""
+    def matched(self, rule: Rule) -> str:
+        """The relation of a (non-Python) rule's matches: its ``_hits`` rows, with the raw fields
+        its correlations read as columns ``extracted(field)``."""
+        return f"(SELECT * FROM _hits WHERE rule_idx = {self.index[rule.id]})"
 
     # ---- alerts ----------------------------------------------------------------------------
     def alerts(self, rules: list[Rule], window: timedelta) -> list[Match]:
@@ -358,7 +353,7 @@ class _Scope:
         seconds = max(int(window.total_seconds()), 1)
         cols = ", ".join(self.columns)
         matches = [
-            f"SELECT * FROM _hits WHERE rule_idx IN ({', '.join(str(i) for i in by_index if i not in self.direct)})"
+            f"SELECT rule_idx, {cols} FROM _hits WHERE rule_idx IN ({', '.join(str(i) for i in by_index if i not in self.direct)})"
         ]
         matches += [
             f"SELECT {i}, {cols} FROM {self.view} WHERE {where}"
@@ -386,10 +381,11 @@ class _Scope:
     def _python_matches(self, rule: Rule) -> list[Match]:
         """A Python rule (or the Python half of a Sigma rule) sees its candidates one at a time."""
         assert rule.python is not None
+        raw = f"_raw AS MATERIALIZED ({self._candidates([rule])})"
         if rule.condition is not None:
-            sql = f"WITH {self._extracted(rule)} SELECT * FROM c WHERE {self.extracting.render(rule.condition)} ORDER BY event_time, event_id"
+            sql = f"WITH {raw}, {self._extracted(rule)} SELECT * FROM c WHERE {self.extracting.render(rule.condition)} ORDER BY event_time, event_id"
         else:
-            sql = f"SELECT * FROM _raw WHERE list_contains(hits, {self.index[rule.id]}) ORDER BY event_time, event_id"
+            sql = f"WITH {raw} SELECT * FROM _raw ORDER BY event_time, event_id"
         cur = self.con.execute(sql)
         names = [d[0] for d in cur.description]
         principal = PRINCIPAL.get(self.source, "")
