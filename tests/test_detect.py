@@ -139,6 +139,25 @@ def test_bundled_rules_pass_their_tests() -> None:
     assert len(rules.alerting()) >= 20
 
 
+def test_a_correlation_over_a_python_refined_rule_is_reported(tmp_path: Path) -> None:
+    """Such a rule's matches are decided per event at alert time, never among the rows a
+    correlation counts: refused at load time rather than never firing."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "trail_stopped.yml").write_text(RULE)
+    (rules / "trail_stopped.py").write_text("def rule(event):\n    return True\n")
+    (rules / "stops.yml").write_text(
+        "title: Many stops\nname: stops\ncorrelation:\n  type: event_count\n"
+        "  rules: [5d6f0e1a-7b3c-4c2d-9e8f-0a1b2c3d4e5f]\n  group-by: [userIdentity.arn]\n"
+        "  timespan: 10m\n  condition: {gte: 2}\nlevel: high\n"
+    )
+    loaded = load([rules])
+    assert [r.id for r in loaded.rules] == ["trail_stopped"]
+    assert [(Path(e.path).name, e.reason) for e in loaded.errors] == [
+        ("stops.yml", "unsupported: correlation over a rule refined by a Python rule file")
+    ]
+
+
 def test_every_sigmahq_rule_loads_or_is_reported() -> None:
     rules = load([SIGMA_AWS])
     assert len([r for r in rules.rules if "/rules/" in r.path]) == 57

@@ -126,7 +126,6 @@ class _Scope:
         self.columns: list[str] = []  # the columns of _hits
         self.raw_columns: list[str] = []  # the columns of the raw candidates, besides raw and hits
         self.carried: dict[str, list[str]] = {}  # rule id -> raw fields its correlations read
-        self.extra: list[str] = []  # those fields: columns of _hits after ``columns``
         self.live: set[str] = set()  # the rules evaluated: those that can match in the scope
         self.direct: dict[int, str] = {}  # rules whose alerts are grouped from the scope: number -> test
 
@@ -186,7 +185,6 @@ class _Scope:
                 for b in c.correlation.rules:  # type: ignore[union-attr]
                     if b.id in self.index:
                         self.carried[b.id] = sorted({*self.carried.get(b.id, []), *fields})
-        self.extra = sorted({f for fields in self.carried.values() for f in fields})
         raw_rules = {
             r.id
             for r in rules
@@ -202,10 +200,21 @@ class _Scope:
         )
         raw = [r for r in rules if r.id in raw_rules]
         # only the hot columns the rules and their matches read: copying a text column costs
-        read = {col.name for r in raw if r.condition for f in field_names(r.condition) if (col := hot_column(self.source, f))}  # fmt: skip
+        read = {
+            col.name
+            for r in raw
+            if r.condition
+            for f in field_names(r.condition)
+            if (col := hot_column(self.source, f))
+        }
         self.raw_columns = [c for c in self.view_columns if c in {*self.columns, *read}]
         if sigma := [r for r in raw if r.python is None]:
             self._add_raw_matches(sigma)
+
+    @property
+    def extra(self) -> list[str]:
+        """The raw fields correlations read: columns of ``_hits`` after ``columns``."""
+        return sorted({f for fields in self.carried.values() for f in fields})
 
     def _hot_pass(self, rules: list[Rule], alert_only: set[str]) -> None:
         """Rules that name their events are tested only on those events' rows, behind one gate

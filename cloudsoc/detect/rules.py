@@ -219,6 +219,10 @@ def _correlation(sigma: SigmaCorrelationRule, index: dict[str, Rule]) -> Correla
     sources = {r.source for r in refs}
     if len(sources) != 1 or any(r.kind != "sigma" for r in refs):
         raise Unsupported("correlation over rules of different sources or over other correlations")
+    if any(r.python is not None for r in refs):
+        # a Python rule's matches are decided per event at alert time, never among the rows
+        # correlations count
+        raise Unsupported("correlation over a rule refined by a Python rule file")
     if sigma.aliases and len(sigma.aliases):
         raise Unsupported("correlation field aliases")
     corr = Correlation(str(sigma.type), refs, list(sigma.group_by or []), int(sigma.timespan.seconds))
